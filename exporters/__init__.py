@@ -1,0 +1,1 @@
+"""graphlab's exporters (built by a later issue)."""

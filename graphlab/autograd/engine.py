@@ -1,0 +1,132 @@
+"""The backward pass: one topological walk over the graph, summing gradients per node.
+
+Each node (an ``Op`` or a leaf tensor) runs once with the sum of the gradients that reached it,
+so a tensor used twice gets both contributions (``+=``, as in micrograd).
+"""
+
+from __future__ import annotations
+
+from . import grad_mode
+
+# Observers of every backward step (the trace recorder hooks in here).
+backward_observers: list = []
+
+_FREED = (
+    "Trying to backward through the graph a second time (or directly access saved tensors after "
+    "they have already been freed). Saved intermediate values of the graph are freed when you call "
+    ".backward() or autograd.grad(). Specify retain_graph=True if you need to backward through "
+    "the graph a second time or if you need to access saved tensors after calling backward."
+)
+
+
+def _topo_order(roots):
+    """Nodes reachable from ``roots``, each after every node that feeds it a gradient."""
+    order, seen = [], set()
+    for root in roots:
+        if id(root) in seen:
+            continue
+        seen.add(id(root))
+        stack = [(root, iter(_edges(root)))]
+        while stack:
+            node, it = stack[-1]
+            for child in it:
+                if child is not None and id(child) not in seen:
+                    seen.add(id(child))
+                    stack.append((child, iter(_edges(child))))
+                    break
+            else:
+                stack.pop()
+                order.append(node)
+    order.reverse()
+    return order
+
+
+def _edges(node):
+    return getattr(node, "next", ())  # leaves (tensors) have no outgoing edges
+
+
+def _check_versions(op) -> None:
+    for counter, expected in op._versions:
+        if counter.value != expected:
+            shape, dtype = op._out_meta
+            raise RuntimeError(
+                "one of the variables needed for gradient computation has been modified by an "
+                f"inplace operation: it is saved by {op.name()} (output shape {list(shape)}, "
+                f"{dtype}) and is at version {counter.value}; expected version {expected} "
+                "instead. Hint: replace the in-place op (x += …, x.add_(…), x[i] = …) with an "
+                "out-of-place one, or clone() the tensor before modifying it."
+            )
+
+
+def run_backward(roots, grads, retain_graph=False, capture=None, accumulate=True):
+    """Propagate ``grads`` (arrays) from ``roots`` (tensors) back to the leaves.
+
+    ``capture`` maps ``id(node)`` of requested inputs to a slot; their gradients are returned in
+    a dict instead of (or besides) being accumulated into ``.grad``.
+    """
+    from ..tensor import Tensor
+
+    buffers: dict[int, object] = {}
+    starts = []
+    for t, g in zip(roots, grads):
+        node = t.grad_fn if t.grad_fn is not None else t
+        starts.append(node)
+        key = id(node)
+        buffers[key] = g if key not in buffers else buffers[key] + g
+    captured = {}
+    with grad_mode.no_grad():
+        for node in _topo_order(starts):
+            g = buffers.pop(id(node), None)
+            if g is None:
+                continue
+            if isinstance(node, Tensor):
+                _accumulate_leaf(node, g, capture, captured, accumulate)
+                continue
+            if node._pre_hooks:
+                for hook in list(node._pre_hooks):
+                    r = hook(g)
+                    if r is not None:
+                        g = r
+            if capture is not None and id(node) in capture:
+                captured[id(node)] = g
+            if node._freed:
+                raise RuntimeError(_FREED)
+            _check_versions(node)
+            in_grads = node.backward(g)
+            if not isinstance(in_grads, tuple):
+                in_grads = (in_grads,)
+            if backward_observers:
+                for obs in backward_observers:
+                    obs(node, g, in_grads)
+            if not retain_graph:
+                node.__dict__.clear()
+                node._freed = True
+            for child, cg in zip(node.next, in_grads):
+                if child is None or cg is None:
+                    continue
+                k = id(child)
+                prev = buffers.get(k)
+                buffers[k] = cg if prev is None else prev + cg
+    return captured
+
+
+def _accumulate_leaf(leaf, g, capture, captured, accumulate) -> None:
+    from ..tensor import Tensor
+
+    if leaf._hooks:
+        for hook in list(leaf._hooks):
+            r = hook(Tensor._wrap(g, leaf._device, False))
+            if r is not None:
+                g = r._data
+    if capture is not None and id(leaf) in capture:
+        captured[id(leaf)] = g
+        return
+    if not accumulate:
+        return
+    if leaf.grad is None:
+        # NOTE: a copy, so later in-place accumulation never writes into a buffer that another
+        # gradient shares (Add's backward hands the same array to both inputs).
+        leaf.grad = Tensor._wrap(g.astype(leaf._data.dtype, copy=True), leaf._device, False)
+    else:
+        leaf.grad._data += g
+        leaf.grad._version.value += 1

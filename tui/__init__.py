@@ -1,0 +1,1 @@
+"""graphlab's tui (built by a later issue)."""
