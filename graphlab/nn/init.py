@@ -1,0 +1,1 @@
+"""``graphlab.nn.init``: in-place initializers (being written)."""

@@ -1,0 +1,1 @@
+"""Module building blocks."""

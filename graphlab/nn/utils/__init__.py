@@ -1,0 +1,1 @@
+"""``graphlab.nn.utils``: gradient clipping and parameter/vector conversion (being written)."""
