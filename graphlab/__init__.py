@@ -152,6 +152,7 @@ from .functions.shaping import (
     repeat as _repeat,  # noqa: F401 - Tensor.repeat only, as in PyTorch
 )
 from .random import Generator, initial_seed, manual_seed, seed
+from .serialization import SerializationError, load, save
 from .tensor import Size, Tensor
 
 FloatTensor = DoubleTensor = LongTensor = None  # NOTE: use graphlab.tensor(..., dtype=...)

@@ -1,0 +1,163 @@
+"""graphlab.save / graphlab.load: round trips, sharing, devices, atomicity, refusal of bad files."""
+
+from __future__ import annotations
+
+import ast
+import os
+import pickle
+from collections import OrderedDict
+
+import numpy as np
+import pytest
+
+import graphlab as gl
+from graphlab import serialization
+
+
+def test_tensor_list_dict_round_trip(tmp_path):
+    x, y = gl.arange(4.0), gl.zeros(4)
+    for obj in (x, [x, y], {"x": x, "y": y}):
+        gl.save(obj, tmp_path / "x-file")
+        back = gl.load(tmp_path / "x-file")
+        if isinstance(obj, gl.Tensor):
+            assert gl.equal(back, obj)
+        elif isinstance(obj, list):
+            assert all(gl.equal(a, b) for a, b in zip(back, obj))
+        else:
+            assert back.keys() == obj.keys() and gl.equal(back["y"], y)
+
+
+@pytest.mark.parametrize(
+    "dtype",
+    [gl.float16, gl.float32, gl.float64, gl.int8, gl.int16, gl.int32, gl.int64, gl.uint8, gl.bool],
+)
+def test_dtypes_and_shapes_are_exact(tmp_path, dtype):
+    t = (gl.randn(2, 3, 0 + 4) * 10).to(dtype)
+    gl.save({"t": t, "empty": gl.zeros(0, 3, dtype=dtype), "scalar": t[0, 0, 0]}, tmp_path / "f")
+    back = gl.load(tmp_path / "f")
+    assert back["t"].dtype is dtype and back["t"].shape == (2, 3, 4)
+    assert np.array_equal(back["t"].numpy(), t.numpy())
+    assert back["empty"].shape == (0, 3) and back["scalar"].shape == ()
+
+
+def test_plain_values_nesting_and_ordered_dicts(tmp_path):
+    obj = OrderedDict(
+        a=1, b=2.5, c="s", d=None, e=True, f=(1, [2, {"g": float("inf")}]), big=2**70, neg=-(2**60)
+    )
+    obj[7] = "int key"
+    gl.save(obj, tmp_path / "f")
+    back = gl.load(tmp_path / "f")
+    assert isinstance(back, OrderedDict) and back == obj and list(back) == list(obj)
+
+
+def test_shared_tensors_stay_shared(tmp_path):
+    x = gl.randn(3)
+    gl.save({"a": x, "b": x, "c": [x, x.detach()]}, tmp_path / "f")
+    back = gl.load(tmp_path / "f")
+    assert back["a"] is back["b"] is back["c"][0]
+    back["a"].add_(1)  # the detached alias shares storage with x, so it shares after loading too
+    assert gl.equal(back["c"][1], back["a"])
+
+
+def test_requires_grad_is_kept(tmp_path):
+    w = gl.randn(2, requires_grad=True)
+    gl.save([w], tmp_path / "f")
+    (back,) = gl.load(tmp_path / "f")
+    assert back.requires_grad and back.is_leaf
+
+
+def test_map_location_to_logical_cpu(tmp_path):
+    gl.save([gl.ones(2)], tmp_path / "f")
+    (back,) = gl.load(tmp_path / "f", map_location="cpu:1")
+    assert back.device == gl.device("cpu:1")
+    (back,) = gl.load(tmp_path / "f", map_location={"cpu": "cpu:2"})
+    assert back.device == "cpu:2"
+    (back,) = gl.load(tmp_path / "f", map_location=lambda saved: "cpu:3")
+    assert back.device == "cpu:3"
+
+
+def test_unsupported_objects_raise_type_error_naming_the_path(tmp_path):
+    with pytest.raises(TypeError, match=r"obj\['k'\]\[1\]"):
+        gl.save({"k": [1, object()]}, tmp_path / "f")
+    assert not (tmp_path / "f").exists()
+
+
+def test_pickle_is_never_used_and_pickle_files_are_refused(tmp_path, monkeypatch):
+    def boom(*a, **k):
+        raise AssertionError("pickle used")
+
+    monkeypatch.setattr(pickle, "dumps", boom)
+    monkeypatch.setattr(pickle, "loads", boom)
+    monkeypatch.setattr(pickle, "load", boom)
+    gl.save({"x": gl.ones(2)}, tmp_path / "ok")
+    gl.load(tmp_path / "ok")
+    # A pickle payload that would run code when unpickled.
+    payload = b"\x80\x04cos\nsystem\n(S'echo hacked'\ntR."
+    (tmp_path / "evil").write_bytes(payload)
+    with pytest.raises(gl.SerializationError, match="pickle"):
+        gl.load(tmp_path / "evil")
+    tree = ast.parse(open(serialization.__file__).read())
+    imported = {
+        a.name
+        for n in ast.walk(tree)
+        if isinstance(n, (ast.Import, ast.ImportFrom))
+        for a in n.names
+    } | {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+    assert not imported & {"pickle", "marshal", "shelve", "dill", "cloudpickle"}
+
+
+def test_bad_files_name_the_file_and_the_problem(tmp_path):
+    good = tmp_path / "good"
+    gl.save({"w": gl.randn(10)}, good)
+    blob = good.read_bytes()
+    cases = {
+        "truncated": (blob[: len(blob) // 2], "truncated|checksum"),
+        "bitflip": (blob[:100] + bytes([blob[100] ^ 1]) + blob[101:], "checksum|header"),
+        "not ours": (b"hello world, this is a text file" * 3, "not a graphlab file"),
+        "empty": (b"", "too short"),
+    }
+    for name, (data, msg) in cases.items():
+        p = tmp_path / name
+        p.write_bytes(data)
+        with pytest.raises(gl.SerializationError, match=msg) as ei:
+            gl.load(p)
+        assert str(p) in str(ei.value)
+
+
+def test_newer_format_version_is_refused(tmp_path):
+    p = tmp_path / "f"
+    gl.save(gl.ones(1), p)
+    blob = bytearray(p.read_bytes())
+    blob[8:12] = (serialization.FORMAT_VERSION + 1).to_bytes(4, "little")
+    p.write_bytes(bytes(blob))
+    with pytest.raises(gl.SerializationError, match="newer"):
+        gl.load(p)
+
+
+def test_failed_write_leaves_previous_file_intact(tmp_path, monkeypatch):
+    p = tmp_path / "ckpt"
+    gl.save({"v": gl.ones(3)}, p)
+    before = p.read_bytes()
+
+    def full_disk(fd):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full_disk)
+    with pytest.raises(OSError, match="No space"):
+        gl.save({"v": gl.zeros(3)}, p)
+    assert p.read_bytes() == before
+    assert [f.name for f in tmp_path.iterdir()] == ["ckpt"]  # no temporary file left behind
+
+
+def test_missing_file_is_a_clear_error(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no such file"):
+        gl.load(tmp_path / "nope")
+
+
+def test_file_objects(tmp_path):
+    import io
+
+    buf = io.BytesIO()
+    gl.save([gl.ones(2)], buf)
+    buf.seek(0)
+    assert gl.equal(gl.load(buf)[0], gl.ones(2))
