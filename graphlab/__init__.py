@@ -169,3 +169,6 @@ def is_tensor(obj) -> bool:
 def numel(input) -> int:  # noqa: A002
     """The number of elements of ``input``."""
     return input.numel()
+
+
+from . import metrics, nn, optim, utils  # noqa: E402 - submodules that import the names above

@@ -20,13 +20,13 @@ class device:  # noqa: N801 - PyTorch spells it lower-case
             spec, index = "cuda", spec
         if not isinstance(spec, str):
             raise TypeError(f"device: expected a string like 'cpu' or 'cuda:0', got {spec!r}")
-        kind, _, idx = spec.partition(":")
+        kind, sep, idx = spec.partition(":")
         if kind not in ("cpu", "cuda"):
             raise ValueError(
                 f"device: unknown device type {kind!r} in {spec!r}; expected 'cpu', 'cpu:N', "
                 "'cuda' or 'cuda:N'"
             )
-        if idx:
+        if sep:
             if index is not None:
                 raise ValueError(f"device: index given twice ({spec!r} and index={index})")
             if not idx.isdigit():

@@ -97,6 +97,10 @@ def from_np(npd) -> dtype:
 def _promote_two(a: dtype, b: dtype) -> dtype:
     if a is b:
         return a
+    if a._rank != b._rank:
+        # NOTE: across categories the higher one wins as it is (int64 + float16 is float16 in
+        # PyTorch); NumPy would widen to float64.
+        return a if a._rank > b._rank else b
     return _BY_NP[np.promote_types(a.np, b.np)]
 
 

@@ -43,6 +43,15 @@ def _shape(size, fn: str) -> tuple[int, ...]:
     return tuple(out)
 
 
+def _count(v, fn: str, name: str) -> int:
+    """An int argument (a count or a size) checked as PyTorch does: no floats, no bools."""
+    if isinstance(v, Tensor):
+        v = v.item()
+    if isinstance(v, bool) or not isinstance(v, numbers.Integral):
+        raise TypeError(f"{fn}(): argument '{name}' must be an int, got {type(v).__name__} {v!r}")
+    return int(v)
+
+
 def _finish(data, dev, requires_grad, fn):
     t = Tensor._wrap(data, dev, False)
     if requires_grad:
@@ -75,9 +84,17 @@ def _make(fn, dev, dtype, build):
     return build(np)
 
 
-def _infer_dtype(data) -> _dtype.dtype:
+def _infer_dtype(data, fn: str = "tensor") -> _dtype.dtype:
     """The dtype PyTorch would give a Python (nested) sequence of numbers."""
-    a = np.asarray(data)
+    if isinstance(data, np.generic):
+        return _dtype.from_np(data.dtype)  # NOTE: NumPy scalars keep their dtype, as in PyTorch
+    try:
+        a = np.asarray(data)
+    except ValueError as exc:
+        raise ValueError(
+            f"{fn}(): could not make a tensor from {type(data).__name__}: {exc}; nested "
+            "sequences must be rectangular (every row the same length)"
+        ) from None
     if a.dtype == object:
         raise TypeError(f"tensor(): could not infer a dtype from {type(data).__name__} {data!r}")
     if a.dtype.kind == "b":
@@ -95,7 +112,7 @@ def _host_array(data, dtype, fn):
         return data.astype(d.np, copy=True)
     if isinstance(data, (list, tuple)) and any(isinstance(x, Tensor) for x in _flat(data)):
         data = _tensors_to_lists(data)
-    d = _dtype.to_dtype(dtype) if dtype is not None else _infer_dtype(data)
+    d = _dtype.to_dtype(dtype) if dtype is not None else _infer_dtype(data, fn)
     try:
         return np.array(data, dtype=d.np)
     except (ValueError, TypeError) as exc:
@@ -206,6 +223,7 @@ def linspace(
     start, end, steps: int, *, dtype=None, device=None, requires_grad: bool = False
 ) -> Tensor:
     """``steps`` evenly spaced values from ``start`` to ``end`` inclusive."""
+    steps = _count(steps, "linspace", "steps")
     if steps < 0:
         raise RuntimeError(f"linspace(): number of steps must be non-negative, got {steps}")
     dev = _dev(device)
@@ -218,6 +236,11 @@ def eye(
     n: int, m: int | None = None, *, dtype=None, device=None, requires_grad: bool = False
 ) -> Tensor:
     """An ``n × m`` identity matrix."""
+    n = _count(n, "eye", "n")
+    m = n if m is None else _count(m, "eye", "m")
+    for v in (n, m):
+        if v < 0:
+            raise RuntimeError(f"eye(): n and m must be >= 0, got n={n}, m={m}")
     dev = _dev(device)
     d = _dtype.to_dtype(dtype) if dtype is not None else _dtype.get_default_dtype()
     data = _make("eye", dev, d, lambda xp: xp.eye(n, m, dtype=d.np))
@@ -317,6 +340,9 @@ def randint(
 
 def randperm(n: int, *, generator=None, dtype=None, device=None) -> Tensor:
     """A random permutation of ``0 … n-1``."""
+    n = _count(n, "randperm", "n")
+    if n < 0:
+        raise RuntimeError(f"randperm(): n must be non-negative, got {n}")
     dev = _dev(device)
     d = _dtype.to_dtype(dtype) if dtype is not None else _dtype.int64
     rng = random.rng_for(dev, generator)

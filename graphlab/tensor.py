@@ -182,6 +182,7 @@ class Tensor:
                     t.grad._data = t.grad._data + g
             return None
 
+        keep._retains_grad = True  # NOTE: runs after the other hooks (see register_prehook)
         self.grad_fn.register_prehook(keep)
         self._retains_grad = True
 

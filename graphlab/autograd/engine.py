@@ -6,6 +6,8 @@ so a tensor used twice gets both contributions (``+=``, as in micrograd).
 
 from __future__ import annotations
 
+import numpy as np
+
 from . import grad_mode
 
 # Observers of every backward step (the trace recorder hooks in here).
@@ -79,6 +81,8 @@ def run_backward(roots, grads, retain_graph=False, capture=None, accumulate=True
             g = buffers.pop(id(node), None)
             if g is None:
                 continue
+            if isinstance(g, np.generic):
+                g = np.asarray(g)  # NOTE: NumPy math on 0-d arrays returns scalars, not arrays
             if isinstance(node, Tensor):
                 _accumulate_leaf(node, g, capture, captured, accumulate)
                 continue

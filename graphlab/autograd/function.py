@@ -81,7 +81,9 @@ class Op:
         if type(data) is not xp.ndarray:
             data = xp.asarray(data)  # NOTE: NumPy reductions return scalars, not 0-d arrays
         out = Tensor._wrap(data, dev, needs_grad)
-        if cls.is_view:
+        # NOTE: a "view" op may have had to copy (reshape of a non-contiguous array); only a
+        # result that really shares memory shares the version counter and records its base.
+        if cls.is_view and xp.may_share_memory(data, first._data):
             out._version = first._version
             out._base = first if first._base is None else first._base
         if needs_grad:
@@ -122,8 +124,12 @@ class Op:
         """Run ``fn(grad) -> grad | None`` on this node's output gradient before backward."""
         if self._pre_hooks is None:
             self._pre_hooks = []
-        self._pre_hooks.append(fn)
-        return RemovableHandle(self._pre_hooks, fn)
+        hooks = self._pre_hooks
+        hooks.append(fn)
+        # NOTE: as in PyTorch, ``retain_grad`` stores the gradient after every other hook ran,
+        # whatever the order they were registered in.
+        hooks.sort(key=lambda h: getattr(h, "_retains_grad", False))
+        return RemovableHandle(hooks, fn)
 
     def __repr__(self) -> str:
         return f"<{self.name()} object>"

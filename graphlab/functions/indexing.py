@@ -144,7 +144,7 @@ def getitem(x: Tensor, index):
 
 def setitem(x: Tensor, index, value) -> None:
     """``x[index] = value`` in place, with autograd when ``x`` is not a leaf needing grad."""
-    from .inplace import write_inplace
+    from .inplace import setitem_
 
     idx = convert_index(x, index)
     idx = idx[0] if len(idx) == 1 and not isinstance(index, tuple) else idx
@@ -163,7 +163,7 @@ def setitem(x: Tensor, index, value) -> None:
                 f"setitem: shape mismatch: value tensor of shape {tuple(value.shape)} cannot be "
                 f"broadcast to indexing result of shape {tuple(x._data[idx].shape)}"
             ) from None
-    write_inplace(x, lambda t: I.IndexPut.apply(t, value, index=idx), "setitem")
+    setitem_(x, idx, value, lambda t: I.IndexPut.apply(t, value, index=idx))
 
 
 def gather(input, dim, index):  # noqa: A002

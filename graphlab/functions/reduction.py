@@ -8,7 +8,7 @@ from .. import _dtype
 from ..ops import reduce as R
 from ..ops._util import norm_dim, norm_dims
 from ..tensor import Tensor
-from .elementwise import _float_input, _t, maximum, minimum, sqrt
+from .elementwise import _float_input, _t, maximum, minimum
 
 values_indices = namedtuple("values_indices", ["values", "indices"])
 
@@ -95,6 +95,20 @@ def _nonempty(x, name):
         )
 
 
+def _nonempty_dims(x, dims, name):
+    """A max-like reduction has no identity: the reduced dims must be non-empty (other dims may
+    be empty, giving an empty result, as in PyTorch)."""
+    if dims is None:
+        _nonempty(x, name)
+        return
+    for d in dims:
+        if x.shape[d] == 0:
+            raise IndexError(
+                f"{name}(): expected reduction dim {d} to have non-zero size, "
+                f"got shape {tuple(x.shape)}"
+            )
+
+
 max = _extreme("max", True)  # noqa: A001
 min = _extreme("min", False)  # noqa: A001
 
@@ -103,7 +117,7 @@ def amax(input, dim=(), keepdim=False):  # noqa: A002
     """Maximum over ``dim`` (all dims by default); ties share the gradient evenly."""
     x = _t(input, "amax")
     dims = None if dim in ((), None) else _dims(x, dim, "amax")
-    _nonempty(x, "amax")
+    _nonempty_dims(x, dims, "amax")
     return R.AMax.apply(x, dims=dims, keepdim=keepdim, largest=True)
 
 
@@ -111,7 +125,7 @@ def amin(input, dim=(), keepdim=False):  # noqa: A002
     """Minimum over ``dim`` (all dims by default); ties share the gradient evenly."""
     x = _t(input, "amin")
     dims = None if dim in ((), None) else _dims(x, dim, "amin")
-    _nonempty(x, "amin")
+    _nonempty_dims(x, dims, "amin")
     return R.AMax.apply(x, dims=dims, keepdim=keepdim, largest=False)
 
 
@@ -120,15 +134,16 @@ def _arg(name, largest):
         from .. import backends
 
         x = _t(input, name)
-        _nonempty(x, name)
         xp = backends.for_device(x.device).xp
         f = xp.argmax if largest else xp.argmin
         if dim is None:
+            _nonempty(x, name)
             out = f(x._data.reshape(-1))
             if keepdim:
                 out = xp.asarray(out).reshape((1,) * x.ndim)
         else:
             d = norm_dim(dim, x.ndim, name)
+            _nonempty_dims(x, (d,) if x.ndim else (), name)
             out = f(x._data, axis=d, keepdims=keepdim) if x.ndim else xp.zeros((), xp.int64)
         return Tensor._wrap(xp.asarray(out).astype(xp.int64), x.device)
 
@@ -152,8 +167,13 @@ def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):  # n
 
 
 def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):  # noqa: A002
-    """Standard deviation: ``sqrt(var(...))``."""
-    return sqrt(var(input, dim, unbiased, keepdim, correction=correction))
+    """Standard deviation: ``sqrt(var(...))``; the gradient where all values are equal is 0."""
+    x = _float_input(input, "std")
+    if isinstance(dim, bool):  # std(x, False): PyTorch's old positional unbiased
+        dim, unbiased = None, dim
+    if correction is None:
+        correction = 0 if unbiased is False else 1
+    return R.Std.apply(x, dims=_dims(x, dim, "std"), correction=correction, keepdim=keepdim)
 
 
 def logsumexp(input, dim, keepdim=False):  # noqa: A002

@@ -7,6 +7,7 @@ from .modules.container import *  # noqa: F403
 from .modules.conv import *  # noqa: F403
 from .modules.dropout import *  # noqa: F403
 from .modules.flatten import *  # noqa: F403
+from .modules.lazy import *  # noqa: F403
 from .modules.linear import *  # noqa: F403
 from .modules.loss import *  # noqa: F403
 from .modules.module import *  # noqa: F403

@@ -59,7 +59,9 @@ class Gather(Op):
 
     def forward(self, x, index, dim):
         self.shape, self.index, self.dim = x.shape, index, dim
-        return self.xp.take_along_axis(x, index, axis=dim)
+        # NOTE: PyTorch lets the index be smaller than the input in the other dims (it reads
+        # only that corner); take_along_axis would broadcast the index up instead.
+        return x[_along(self.xp, index, dim)]
 
     def backward(self, g):
         out = self.xp.zeros(self.shape, g.dtype)
@@ -77,11 +79,15 @@ class ScatterAdd(Op):
         return out
 
     def backward(self, g):
-        return g, None, self.xp.take_along_axis(g, self.index, axis=self.dim)
+        return g, None, g[_along(self.xp, self.index, self.dim)]
 
 
 def _along(xp, index, dim):
     """Full fancy index equivalent to ``take_along_axis(…, index, dim)``."""
-    grids = list(xp.indices(index.shape, sparse=True))
-    grids[dim] = index
+    # NOTE: open grids built by hand: cupy.indices has no ``sparse=`` argument.
+    nd = index.ndim
+    grids = [
+        index if d == dim else xp.arange(n).reshape((1,) * d + (n,) + (1,) * (nd - d - 1))
+        for d, n in enumerate(index.shape)
+    ]
     return tuple(grids)

@@ -7,6 +7,7 @@ gradient back into the input's shape.
 from __future__ import annotations
 
 from ..autograd.function import Op
+from .index import _along
 
 
 def _expand(xp, g, shape, dims, keepdim):
@@ -72,9 +73,11 @@ def _prod_of_others(xp, x, axis):
     ones_shape = list(x.shape)
     ones_shape[axis] = 1
     one = xp.ones(ones_shape, x.dtype)
-    left = xp.concatenate([one, xp.cumprod(x, axis=axis).take(range(n - 1), axis=axis)], axis)
+    # NOTE: a slice, not ``.take(range(...))``, so CuPy (which wants an array there) agrees.
+    head = (slice(None),) * axis + (slice(0, n - 1),)
+    left = xp.concatenate([one, xp.cumprod(x, axis=axis)[head]], axis)
     rev = xp.flip(x, axis)
-    right = xp.concatenate([one, xp.cumprod(rev, axis=axis).take(range(n - 1), axis=axis)], axis)
+    right = xp.concatenate([one, xp.cumprod(rev, axis=axis)[head]], axis)
     return left * xp.flip(right, axis)
 
 
@@ -117,7 +120,7 @@ class MaxDim(Op):
         out = xp.zeros(self.shape, g.dtype)
         if not self.keepdim:
             g = xp.expand_dims(g, self.dim)
-        xp.put_along_axis(out, self.index, g, axis=self.dim)
+        out[_along(xp, self.index, self.dim)] = g  # NOTE: one index per slice: no repeats
         return out
 
 
@@ -136,7 +139,26 @@ class Var(Op):
 
     def backward(self, g):
         g = _expand(self.xp, g, self.x.shape, self.dims, self.keepdim)
-        return g * (2 / self.denom) * (self.x - self.mean)
+        # NOTE: no degrees of freedom: the variance is NaN and so is its gradient (as in
+        # PyTorch), not a Python ZeroDivisionError.
+        scale = 2 / self.denom if self.denom else float("inf")
+        return g * scale * (self.x - self.mean)
+
+
+class Std(Var):
+    """``sqrt(var)`` as one node, so that the gradient at a zero deviation is 0 (PyTorch's
+    choice), not the NaN of ``inf * 0`` that sqrt's and var's backward would give in a chain."""
+
+    saves_output = True
+
+    def forward(self, x, dims=None, correction=1, keepdim=False):
+        self.y = self.xp.sqrt(super().forward(x, dims, correction, keepdim))
+        return self.y
+
+    def backward(self, g):
+        xp = self.xp
+        safe = xp.where(self.y == 0, 1, self.y)
+        return super().backward(xp.where(self.y == 0, 0, g / (2 * safe)).astype(g.dtype))
 
 
 class LogSumExp(Op):
@@ -173,6 +195,9 @@ class Softmax(Op):
         if x.ndim == 0:
             self.y = xp.ones_like(x)
             return self.y
+        if x.size == 0:
+            self.y = x.copy()  # NOTE: max() of an empty array raises; the result is empty anyway
+            return self.y
         # NOTE: subtract the max so exp never overflows (logits of 1e8 stay finite).
         e = xp.exp(x - x.max(axis=dim, keepdims=True))
         self.y = e / e.sum(axis=dim, keepdims=True)
@@ -193,6 +218,9 @@ class LogSoftmax(Op):
         self.dim = dim
         if x.ndim == 0:
             self.y = xp.zeros_like(x)
+            return self.y
+        if x.size == 0:
+            self.y = x.copy()
             return self.y
         z = x - x.max(axis=dim, keepdims=True)
         self.y = z - xp.log(xp.exp(z).sum(axis=dim, keepdims=True))

@@ -77,8 +77,9 @@ class Cat(Op):
 
 class Flip(Op):
     def forward(self, x, dims):
-        self.dims = dims
-        return self.xp.flip(x, dims).copy()  # NOTE: PyTorch's flip copies; so do we
+        # NOTE: a 0-d tensor accepts dim 0 (or -1), as in PyTorch; NumPy has no axis to flip.
+        self.dims = dims if x.ndim else ()
+        return self.xp.flip(x, self.dims).copy()  # NOTE: PyTorch's flip copies; so do we
 
     def backward(self, g):
         return self.xp.flip(g, self.dims)

@@ -3,6 +3,7 @@
 from ...functions.indexing import one_hot
 from ...functions.reduction import log_softmax, softmax
 from .activation import *  # noqa: F403
+from .attention import *  # noqa: F403
 from .conv import *  # noqa: F403
 from .distance import *  # noqa: F403
 from .dropout import *  # noqa: F403

@@ -1,0 +1,66 @@
+"""Timing helpers for the benchmarks: warm-up, calibrated loops, the median of repeats.
+
+Benchmarks are not tests: nothing here judges a timing, it only measures and formats.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Budget:
+    """How long to measure one function.
+
+    ``warmup_s``: time spent calling it before measuring (at least ``min_warmup`` calls), which
+    also estimates one call's duration; ``target_s``: how long each timed repeat should last (the
+    number of calls per repeat is chosen from the estimate, at least one); ``repeats``: how many
+    timed repeats, whose median is reported.
+    """
+
+    warmup_s: float = 0.05
+    target_s: float = 0.05
+    repeats: int = 7
+    min_warmup: int = 3
+
+
+FULL = Budget()
+QUICK = Budget(warmup_s=0.01, target_s=0.01, repeats=3, min_warmup=2)
+
+
+def measure(fn: Callable[[], object], budget: Budget = FULL) -> float:
+    """Seconds per call of ``fn`` (no arguments): the median over ``budget.repeats`` timed loops."""
+    clock = time.perf_counter
+    calls = 0
+    start = clock()
+    while calls < budget.min_warmup or clock() - start < budget.warmup_s:
+        fn()
+        calls += 1
+    per_call = (clock() - start) / calls
+    number = max(1, int(budget.target_s / per_call)) if per_call > 0 else 1000
+    samples = []
+    for _ in range(budget.repeats):
+        t0 = clock()
+        for _ in range(number):
+            fn()
+        samples.append((clock() - t0) / number)
+    return statistics.median(samples)
+
+
+def format_table(headers: Sequence[str], rows: Sequence[Sequence[str]], right: set[int]) -> str:
+    """Plain-text table with aligned columns; columns whose index is in ``right`` align right."""
+    widths = [
+        max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)
+    ]
+
+    def line(cells: Sequence[str]) -> str:
+        parts = [
+            c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths))
+        ]
+        return "  ".join(parts).rstrip()
+
+    rule = "  ".join("-" * w for w in widths)
+    return "\n".join([line(headers), rule, *(line(r) for r in rows)])
