@@ -176,6 +176,15 @@ def from_numpy(array) -> Tensor:
     return Tensor._wrap(array, CPU)
 
 
+def _dims_or_size(dims, size, fn):
+    """Shape given as varargs (``zeros(2, 3)``), one tuple, or ``size=(2, 3)``."""
+    if size is not None:
+        if dims:
+            raise TypeError(f"{fn}(): give the shape either positionally or as size=, not both")
+        return (size,)
+    return dims
+
+
 def _filled(fn, size, value, dtype, device, requires_grad, default=None):
     dev = _dev(device)
     shape = _shape(size, fn)
@@ -184,19 +193,19 @@ def _filled(fn, size, value, dtype, device, requires_grad, default=None):
     return _finish(data, dev, requires_grad, fn)
 
 
-def zeros(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+def zeros(*dims, size=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """A tensor of zeros."""
-    return _filled("zeros", size, 0, dtype, device, requires_grad)
+    return _filled("zeros", _dims_or_size(dims, size, "zeros"), 0, dtype, device, requires_grad)
 
 
-def ones(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+def ones(*dims, size=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """A tensor of ones."""
-    return _filled("ones", size, 1, dtype, device, requires_grad)
+    return _filled("ones", _dims_or_size(dims, size, "ones"), 1, dtype, device, requires_grad)
 
 
-def empty(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+def empty(*dims, size=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """An uninitialised tensor (here: zeros, so results never depend on stale memory)."""
-    return _filled("empty", size, 0, dtype, device, requires_grad)
+    return _filled("empty", _dims_or_size(dims, size, "empty"), 0, dtype, device, requires_grad)
 
 
 def full(size, fill_value, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
@@ -263,18 +272,28 @@ def _random(fn, size, dtype, device, requires_grad, generator, draw):
     return _finish(data, dev, requires_grad, fn)
 
 
-def rand(*size, generator=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+def rand(
+    *dims, size=None, generator=None, dtype=None, device=None, requires_grad: bool = False
+) -> Tensor:
     """Uniform samples in ``[0, 1)``."""
     return _random(
-        "rand", size, dtype, device, requires_grad, generator, lambda rng, s: rng.random(s)
+        "rand",
+        _dims_or_size(dims, size, "rand"),
+        dtype,
+        device,
+        requires_grad,
+        generator,
+        lambda rng, s: rng.random(s),
     )
 
 
-def randn(*size, generator=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+def randn(
+    *dims, size=None, generator=None, dtype=None, device=None, requires_grad: bool = False
+) -> Tensor:
     """Standard normal samples."""
     return _random(
         "randn",
-        size,
+        _dims_or_size(dims, size, "randn"),
         dtype,
         device,
         requires_grad,

@@ -302,6 +302,23 @@ class Tensor:
     def __reduce_ex__(self, protocol):
         raise TypeError("graphlab tensors are not picklable; use graphlab.save (no pickle)")
 
+    def __deepcopy__(self, memo):
+        # NOTE: only leaves can be deep-copied (as in PyTorch); the copy keeps class and flags.
+        if not self.is_leaf:
+            raise RuntimeError(
+                "Only Tensors created explicitly by the user (graph leaves) support the deepcopy "
+                "protocol; call .detach() first"
+            )
+        if id(self) in memo:
+            return memo[id(self)]
+        out = Tensor._wrap(self._data.copy(), self._device, self.requires_grad)
+        out.__class__ = type(self)
+        out.__dict__.update({k: v for k, v in self.__dict__.items()})
+        if self.grad is not None:
+            out.grad = self.grad.__deepcopy__(memo)
+        memo[id(self)] = out
+        return out
+
     # ----- devices and dtypes ----------------------------------------------------------------
     def to(self, *args, dtype=None, device=None, non_blocking: bool = False, copy: bool = False):
         """Move and/or cast: ``to(device)``, ``to(dtype)``, ``to(device, dtype)``, ``to(other)``."""

@@ -258,3 +258,10 @@ def test_generator_works_for_every_random_factory():
 def test_manual_seed_rejects_non_ints():
     with pytest.raises(TypeError, match="manual_seed"):
         gl.manual_seed(1.5)
+
+
+@pytest.mark.parametrize("fn", [gl.zeros, gl.ones, gl.empty, gl.rand, gl.randn])
+def test_shape_as_size_keyword(fn):
+    assert fn(size=(2, 3)).shape == (2, 3)
+    with pytest.raises(TypeError, match="not both"):
+        fn(2, size=(2, 3))

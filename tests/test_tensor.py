@@ -309,3 +309,16 @@ def test_print_options_change_precision_and_threshold():
     finally:
         gl.set_printoptions(precision=4, threshold=1000, edgeitems=3, linewidth=80)
     assert repr(gl.tensor([0.12345, 1.0])) == "tensor([0.1235, 1.0000])"
+
+
+def test_deepcopy_copies_leaves_and_refuses_non_leaves():
+    import copy
+
+    x = gl.randn(3, requires_grad=True)
+    (x * 2).sum().backward()
+    y = copy.deepcopy(x)
+    assert y is not x and y.requires_grad and gl.equal(y, x) and gl.equal(y.grad, x.grad)
+    y.data.add_(1)
+    assert not gl.equal(y, x)
+    with pytest.raises(RuntimeError, match="leaves"):
+        copy.deepcopy(x * 2)
