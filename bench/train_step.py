@@ -512,7 +512,12 @@ def _limit_threads(threads: int, torch) -> Callable[[], None]:
             pass  # the header then shows NumPy's BLAS threads as unknown
         else:
             undo.append(threadpool_limits(limits=threads, user_api="blas").restore_original_limits)
-    return lambda: [fn() for fn in reversed(undo)] and None
+
+    def restore() -> None:
+        for fn in reversed(undo):
+            fn()
+
+    return restore
 
 
 def _header(quick: bool, torch, blas: int | None) -> list[str]:
