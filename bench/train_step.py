@@ -1,6 +1,7 @@
 """Time per training step of graphlab next to hand-written NumPy and PyTorch (CPU), in one run.
 
-Run: ``python bench/train_step.py [--quick] [--cases NAME,...] [--no-torch] [--threads N]``.
+Run: ``python bench/train_step.py [--quick] [--cases NAME,...] [--no-torch] [--no-trace]
+[--threads N]``.
 One training step is: zero the gradients, forward, cross-entropy loss, backward, one SGD update
 (lr 0.01), on a fixed random batch. Models: the D2L MLP 20→256→10 (batch 1, 64, 256), a
 784→1024→1024→10 MLP (batch 512) and the digits CNN of ``samples/digits_cnn.py`` (batch 256,
@@ -520,9 +521,17 @@ def _limit_threads(threads: int, torch) -> Callable[[], None]:
     return restore
 
 
+def _trace_options() -> dict | None:
+    """graphlab's trace-recorder settings (``None`` for a graphlab without a recorder)."""
+    options = getattr(gl, "set_trace_options", None)
+    return options() if options is not None else None
+
+
 def _header(quick: bool, torch, blas: int | None) -> list[str]:
     now = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
     load = f"{os.getloadavg()[0]:.1f}" if hasattr(os, "getloadavg") else "n/a"
+    options = _trace_options()
+    trace = "n/a" if options is None else "on" if options["enabled"] else "off"
     torch_line = (
         f"torch {torch.__version__} ({torch.get_num_threads()} threads)"
         if torch is not None
@@ -532,7 +541,7 @@ def _header(quick: bool, torch, blas: int | None) -> list[str]:
         f"bench/train_step.py  {now}  {'--quick' if quick else 'full'} run",
         f"python {platform.python_version()}, numpy {np.__version__} (BLAS threads: "
         f"{blas if blas is not None else 'unknown'}), {torch_line}, "
-        f"graphlab {getattr(gl, '__version__', '(dev)')}",
+        f"graphlab {getattr(gl, '__version__', '(dev)')} (trace recording {trace})",
         f"machine: {platform.machine()}, {os.cpu_count()} CPUs, load average {load}; float32; "
         f"SGD lr {LR}, cross-entropy; median of repeats, milliseconds per training step",
     ]
@@ -549,6 +558,12 @@ def main(argv: list[str] | None = None) -> int:
         "--cases", default="", help=f"comma-separated models to run (default: all: {names})"
     )
     parser.add_argument("--no-torch", action="store_true", help="leave PyTorch out")
+    parser.add_argument(
+        "--no-trace",
+        action="store_true",
+        help="switch graphlab's always-on trace recording off for the run (default: as "
+        "configured, i.e. on unless GRAPHLAB_TRACE=0)",
+    )
     parser.add_argument(
         "--threads",
         type=int,
@@ -569,6 +584,9 @@ def main(argv: list[str] | None = None) -> int:
         except ImportError:
             torch = None
     restore = _limit_threads(args.threads, torch)
+    trace_before = _trace_options()
+    if args.no_trace and trace_before is not None:
+        gl.set_trace_options(enabled=False)
     blas = _blas_threads()
     budget = QUICK if args.quick else FULL
     header = _header(args.quick, torch, blas)
@@ -576,6 +594,8 @@ def main(argv: list[str] | None = None) -> int:
         table, notes = run(cases, budget, torch)
     finally:
         restore()
+        if args.no_trace and trace_before is not None:
+            gl.set_trace_options(**trace_before)
     print("\n".join(header))
     print()
     print(table)

@@ -171,4 +171,9 @@ def numel(input) -> int:  # noqa: A002
     return input.numel()
 
 
-from . import metrics, nn, optim, utils  # noqa: E402 - submodules that import the names above
+# NOTE: graphlab.inspect is the inspector; inside graphlab use `import inspect as _pyinspect`.
+from . import inspect, jit, metrics, nn, optim, utils  # noqa: E402 - submodules using names above
+from . import trace  # noqa: E402 - after nn: the recorder hooks into module calls
+from .trace import last_trace, record, set_trace_options, traces  # noqa: E402
+
+trace.recorder.start()  # NOTE: always-on recording (GRAPHLAB_TRACE=0 starts it disabled)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .anomaly import AnomalyError, detect_anomaly, is_anomaly_enabled
 from .engine import run_backward
 from .function import Op, RemovableHandle
 from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
@@ -21,6 +22,9 @@ __all__ = [
     "is_grad_enabled",
     "Op",
     "RemovableHandle",
+    "detect_anomaly",
+    "AnomalyError",
+    "is_anomaly_enabled",
 ]
 
 

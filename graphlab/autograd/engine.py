@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import grad_mode
+from .function import Op
 
 # Observers of every backward step (the trace recorder hooks in here).
 backward_observers: list = []
@@ -23,28 +24,30 @@ _FREED = (
 
 def _topo_order(roots):
     """Nodes reachable from ``roots``, each after every node that feeds it a gradient."""
+    # NOTE: an iterative DFS over ``node.next`` tuples with an index per frame; it runs on every
+    # backward, so it avoids per-node iterator objects and attribute lookups by name.
     order, seen = [], set()
     for root in roots:
         if id(root) in seen:
             continue
         seen.add(id(root))
-        stack = [(root, iter(_edges(root)))]
+        stack = [(root, root.next if isinstance(root, Op) else (), 0)]
         while stack:
-            node, it = stack[-1]
-            for child in it:
+            node, edges, i = stack[-1]
+            n = len(edges)
+            while i < n:
+                child = edges[i]
+                i += 1
                 if child is not None and id(child) not in seen:
                     seen.add(id(child))
-                    stack.append((child, iter(_edges(child))))
+                    stack[-1] = (node, edges, i)
+                    stack.append((child, child.next if isinstance(child, Op) else (), 0))
                     break
             else:
                 stack.pop()
                 order.append(node)
     order.reverse()
     return order
-
-
-def _edges(node):
-    return getattr(node, "next", ())  # leaves (tensors) have no outgoing edges
 
 
 def _check_versions(op) -> None:
@@ -78,10 +81,11 @@ def run_backward(roots, grads, retain_graph=False, capture=None, accumulate=True
     captured = {}
     with grad_mode.no_grad():
         for node in _topo_order(starts):
-            g = buffers.pop(id(node), None)
+            key = id(node)
+            g = buffers.pop(key, None)
             if g is None:
                 continue
-            if isinstance(g, np.generic):
+            if type(g) is not np.ndarray and isinstance(g, np.generic):
                 g = np.asarray(g)  # NOTE: NumPy math on 0-d arrays returns scalars, not arrays
             if isinstance(node, Tensor):
                 _accumulate_leaf(node, g, capture, captured, accumulate)
@@ -91,13 +95,15 @@ def run_backward(roots, grads, retain_graph=False, capture=None, accumulate=True
                     r = hook(g)
                     if r is not None:
                         g = r
-            if capture is not None and id(node) in capture:
-                captured[id(node)] = g
+            if capture is not None and key in capture:
+                captured[key] = g
             if node._freed:
                 raise RuntimeError(_FREED)
-            _check_versions(node)
+            for counter, expected in node._versions:
+                if counter.value != expected:
+                    _check_versions(node)  # raises, naming the op
             in_grads = node.backward(g)
-            if not isinstance(in_grads, tuple):
+            if type(in_grads) is not tuple:
                 in_grads = (in_grads,)
             if backward_observers:
                 for obs in backward_observers:

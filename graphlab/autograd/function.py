@@ -9,7 +9,20 @@ its backward needs, never the output tensor, so graphs are freed by reference co
 
 from __future__ import annotations
 
+import numpy as _np
+
 from . import grad_mode
+
+_Tensor = None  # graphlab.tensor.Tensor, set on first use (tensor.py imports this module)
+
+
+def _load_tensor_cls():
+    global _Tensor
+    from ..tensor import Tensor
+
+    _Tensor = Tensor
+    return Tensor
+
 
 # Observers of every op applied (the trace recorder hooks in here); empty means no cost.
 op_observers: list = []
@@ -54,50 +67,54 @@ class Op:
     @classmethod
     def apply(cls, *args, **attrs):
         """Run the op on tensors (and plain constants) and link it into the graph."""
-        from ..tensor import Tensor
-
+        # NOTE: this runs once per op of every forward pass, so it is written for speed: the
+        # Tensor class and NumPy are module globals (no import per call), one loop gathers the
+        # arrays, the device and the graph edges, and CPU ops skip the backend lookup.
+        tensor_cls = _Tensor or _load_tensor_cls()
         dev = None
         arrays = []
+        edges = []
         first = None
         needs_grad = False
         for a in args:
-            if isinstance(a, Tensor):
+            if isinstance(a, tensor_cls):
                 if dev is None:
                     dev, first = a._device, a
                 elif a._device is not dev:
                     _device_mismatch(cls, first, a)
                 arrays.append(a._data)
-                needs_grad = needs_grad or a.requires_grad
+                if a.requires_grad:
+                    needs_grad = True
+                    edges.append(a if a.grad_fn is None else a.grad_fn)
+                else:
+                    edges.append(None)
             else:
                 arrays.append(a)
+                edges.append(None)
         op = cls.__new__(cls)
-        op.xp = xp = _xp_of(dev)
-        if dev.type == "cuda":
+        if dev.type == "cpu":
+            op.xp = xp = _np
+            data = op.forward(*arrays, **attrs)
+        else:
+            op.xp = xp = _xp_of(dev)
             with _cuda_ctx(dev):
                 data = op.forward(*arrays, **attrs)
-        else:
-            data = op.forward(*arrays, **attrs)
         needs_grad = needs_grad and grad_mode.is_grad_enabled()
         if type(data) is not xp.ndarray:
             data = xp.asarray(data)  # NOTE: NumPy reductions return scalars, not 0-d arrays
-        out = Tensor._wrap(data, dev, needs_grad)
+        out = tensor_cls._wrap(data, dev, needs_grad)
         # NOTE: a "view" op may have had to copy (reshape of a non-contiguous array); only a
         # result that really shares memory shares the version counter and records its base.
         if cls.is_view and xp.may_share_memory(data, first._data):
             out._version = first._version
             out._base = first if first._base is None else first._base
         if needs_grad:
-            op.next = tuple(
-                (a.grad_fn if a.grad_fn is not None else a)
-                if isinstance(a, Tensor) and a.requires_grad
-                else None
-                for a in args
-            )
+            op.next = tuple(edges)
             # NOTE: only tensors have versions; a saved constant operand cannot change.
             versions = [
                 (a._version, a._version.value)
                 for i in cls.saves_inputs
-                if isinstance(a := args[i], Tensor)
+                if isinstance(a := args[i], tensor_cls)
             ]
             if cls.saves_output:
                 versions.append((out._version, out._version.value))

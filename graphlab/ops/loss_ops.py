@@ -29,6 +29,9 @@ class ClassIndexLoss(Op):
 
     def forward(self, x, target, weight, ignore_index, smoothing, reduction, from_logits):
         xp = self.xp
+        self.fast = weight is None and not smoothing and from_logits and x.ndim == 2
+        if self.fast:
+            return self._forward_fast(x, target, ignore_index, reduction)
         c = x.shape[1]
         valid = target != ignore_index
         t = xp.where(valid, target, 0).astype(xp.int64, copy=False)
@@ -58,7 +61,51 @@ class ClassIndexLoss(Op):
             # NOTE: every target ignored gives 0/0 = nan, PyTorch's answer too.
             return (total / self.denom).astype(x.dtype)
 
+    def _forward_fast(self, x, target, ignore_index, reduction):
+        """The common case of a training step: ``cross_entropy(logits (N, C), labels)``, no
+        class weights, no smoothing. The same math in fewer passes: softmax ``p`` is formed once
+        and kept, so backward is ``p - onehot`` scaled, with no exp and no dense one-hot."""
+        xp = self.xp
+        valid = target != ignore_index
+        t = xp.where(valid, target, 0)
+        rows = xp.arange(x.shape[0])
+        m = x.max(axis=1, keepdims=True)
+        p = x - m
+        xp.exp(p, out=p)
+        s = p.sum(axis=1, keepdims=True)
+        # -log_softmax(x)[t] = log(sum(exp(x - m))) - (x[t] - m)
+        nll = xp.log(s[:, 0]) - (x[rows, t] - m[:, 0])
+        p /= s
+        wt = valid.astype(x.dtype)
+        loss = nll * wt
+        self.p, self.t, self.rows, self.wt, self.reduction = p, t, rows, wt, reduction
+        if reduction == "none":
+            return loss
+        total = loss.sum()
+        if reduction == "sum":
+            return total.astype(x.dtype)
+        self.denom = denom = wt.sum()
+        if xp is not np or denom != 0:  # NOTE: skips errstate's cost (CuPy never warns)
+            return (total / denom).astype(x.dtype)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return (total / denom).astype(x.dtype)  # every target ignored: nan, as PyTorch
+
+    def _backward_fast(self, g):
+        p, wt = self.p, self.wt
+        if self.reduction == "mean":
+            if self.xp is not np or self.denom != 0:
+                g = g / self.denom
+            else:
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    g = g / self.denom
+        gv = (wt * g).astype(p.dtype, copy=False)  # (N,): each row's loss gradient
+        grad = p * gv[:, None]
+        grad[self.rows, self.t] -= gv
+        return grad, None, None
+
     def backward(self, g):
+        if self.fast:
+            return self._backward_fast(g)
         xp, z, t = self.xp, self.z, self.t
         c = z.shape[1]
         cshape = (1, c) + (1,) * (z.ndim - 2)

@@ -59,25 +59,50 @@ class MaxPoolNd(Op):
         hi = _hi_pad(sizes, out, kernel, stride, dilation, padding)
         xpad = _padded(xp, x, padding, hi, fill)
         st = xpad.strides
+        k = math.prod(kernel)
+        # NOTE: the windows are copied kernel-offset-first, as a contiguous (K, M) matrix (M =
+        # N * C * prod(out)), so the reduction below runs K passes over long contiguous rows;
+        # an (M, K) copy with argmax along its short last axis is 5-10x slower.
         win = xp.lib.stride_tricks.as_strided(
             xpad,
-            shape=x.shape[:2] + tuple(out) + tuple(kernel),
-            strides=st[:2]
-            + tuple(st[2 + i] * stride[i] for i in range(nd))
-            + tuple(st[2 + i] * dilation[i] for i in range(nd)),
+            shape=tuple(kernel) + x.shape[:2] + tuple(out),
+            strides=tuple(st[2 + i] * dilation[i] for i in range(nd))
+            + st[:2]
+            + tuple(st[2 + i] * stride[i] for i in range(nd)),
         )
-        flat = win.reshape(x.shape[:2] + tuple(out) + (-1,))
-        arg = flat.argmax(axis=-1)
-        y = xp.take_along_axis(flat, arg[..., None], axis=-1)[..., 0]
-        # Flat index into the unpadded input: per dim, out_pos * stride + k_pos * dilation - pad.
-        kpos = xp.unravel_index(arg, tuple(kernel))
-        idx = None
+        cols = win.reshape(k, -1)
+        y = cols[0].copy()
+        # The first maximum's kernel offset (PyTorch's choice on ties; a NaN wins, the first
+        # one): offset j replaces the running maximum only where it is strictly greater (or
+        # NaN over a number), so the last replacement is the first maximum and a running
+        # ``max(arg, j * replaced)`` tracks it without a branchy ``where``.
+        arg = xp.zeros(y.shape, dtype=xp.int8 if k < 128 else xp.int64)
+        floating = x.dtype.kind == "f"
+        for j in range(1, k):
+            c = cols[j]
+            if floating:
+                upd = c <= y
+                xp.logical_not(upd, out=upd)  # c > y, or c or y is NaN ...
+                upd &= y == y  # ... but never replace a NaN
+            else:
+                upd = c > y
+            xp.maximum(y, c, out=y)
+            xp.maximum(arg, upd * xp.asarray(j, dtype=arg.dtype), out=arg)
+        y = y.reshape(x.shape[:2] + tuple(out))
+        # Flat index into the unpadded input: per dim, out_pos * stride + k_pos * dilation - pad;
+        # the out_pos part is one small array, the k_pos part a K-entry table indexed by arg.
+        base = None
         for i in range(nd):
-            shape = [1] * (2 + nd)
-            shape[2 + i] = out[i]
-            base = (xp.arange(out[i]) * stride[i] - padding[i]).reshape(shape)
-            coord = base + kpos[i] * dilation[i]
-            idx = coord if idx is None else idx * sizes[i] + coord
+            shape = [1] * nd
+            shape[i] = out[i]
+            coord = (xp.arange(out[i]) * stride[i] - padding[i]).reshape(shape)
+            base = coord if base is None else base * sizes[i] + coord
+        table = None
+        for i in range(nd):
+            mult = math.prod(sizes[i + 1 :])
+            kpos = xp.arange(kernel[i]) * (dilation[i] * mult)
+            table = kpos if table is None else (table[:, None] + kpos).reshape(-1)
+        idx = xp.take(table, arg).reshape(y.shape) + base
         self.idx, self.x_shape = idx, x.shape
         if indices_out is not None:
             indices_out.append(idx)

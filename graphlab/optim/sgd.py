@@ -65,7 +65,10 @@ class SGD(Optimizer):
             nesterov = group["nesterov"]
             maximize = group["maximize"]
             for p, g in self._params_with_grad(group):
-                with _device_ctx(p._device):
+                if p._device.type == "cuda":
+                    with _device_ctx(p._device):
+                        self._update(p, g, lr, momentum, dampening, wd, nesterov, maximize)
+                else:  # NOTE: no context manager per parameter on the CPU
                     self._update(p, g, lr, momentum, dampening, wd, nesterov, maximize)
                 p._version.value += 1
         return loss

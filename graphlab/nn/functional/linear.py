@@ -27,11 +27,13 @@ class Linear(Op):
 
     def backward(self, g):
         x, w = self.x, self.w
-        need_x, need_w, need_b = (n is not None for n in self.next)
-        gx = g @ w if need_x else None
-        g2 = g.reshape(-1, w.shape[0])
-        gw = g2.T @ x.reshape(-1, w.shape[1]) if need_w else None
-        gb = g2.sum(0) if need_b else None
+        nx, nw, nb = self.next
+        gx = g @ w if nx is not None else None
+        if g.ndim != 2:  # NOTE: leading dims fold into one batch dim for the weight gradient
+            g = g.reshape(-1, w.shape[0])
+            x = x.reshape(-1, w.shape[1])
+        gw = g.T @ x if nw is not None else None
+        gb = g.sum(0) if nb is not None else None
         return gx, gw, gb
 
 
@@ -47,32 +49,37 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     ``(*, out_features)``."""
     _check_tensor(input, "input", "linear")
     _check_tensor(weight, "weight", "linear")
-    if weight.ndim != 2:
+    # NOTE: checked on the raw arrays: this runs for every layer of every step, and the Tensor
+    # properties (shape, dtype) build new objects on each access.
+    xd, wd = input._data, weight._data
+    if wd.ndim != 2:
         raise RuntimeError(
             f"linear: weight must be 2-D (out_features, in_features), got shape "
             f"{tuple(weight.shape)}"
         )
-    out_f, in_f = weight.shape
-    if input.ndim == 0 or input.shape[-1] != in_f:
+    out_f, in_f = wd.shape
+    if xd.ndim == 0 or xd.shape[-1] != in_f:
         raise RuntimeError(
             f"linear: expected input with {in_f} features in its last dimension, i.e. shape "
             f"(*, {in_f}), got shape {tuple(input.shape)}; check the layer's in_features or "
             "flatten/reshape the input first"
         )
+    bd = None
     if bias is not None:
         _check_tensor(bias, "bias", "linear")
-        if tuple(bias.shape) != (out_f,):
+        bd = bias._data
+        if bd.shape != (out_f,):
             raise RuntimeError(
                 f"linear: expected bias of shape ({out_f},), got {tuple(bias.shape)}"
             )
-    if input.dtype is not weight.dtype or (bias is not None and bias.dtype is not weight.dtype):
+    if xd.dtype != wd.dtype or (bd is not None and bd.dtype != wd.dtype):
         raise RuntimeError(
             f"linear: expected input, weight and bias of the same dtype, got input "
             f"{input.dtype}, weight {weight.dtype}"
             + ("" if bias is None else f", bias {bias.dtype}")
             + "; convert the input (x.to(weight.dtype)) or the model (model.to(dtype))"
         )
-    if not weight.is_floating_point():
+    if wd.dtype.kind != "f":
         raise RuntimeError(f"linear: expected a floating dtype, got {weight.dtype}")
     return Linear.apply(input, weight, bias)
 

@@ -1,0 +1,221 @@
+"""What the always-on trace recorder costs: training-step time with it off, at "meta", "stats"
+and "values", in one run, plus the memory each recorded event takes.
+
+Run from the repository root::
+
+    python bench/trace_overhead.py            # full run: about a minute on 2 cores
+    python bench/trace_overhead.py --quick    # a few seconds; noisier
+    python bench/trace_overhead.py --cases mlp --rounds 40
+
+Models (the same user code as ``bench/train_step.py``: zero_grad, forward, cross-entropy,
+backward, SGD step): the D2L MLP 20→256→10 at batch 256 and the digits CNN of
+``samples/digits_cnn.py`` (``DigitsCNN``) at batch 256.
+
+Method: the four settings are measured in *interleaved rounds* (off, meta, stats, values, off,
+…), each round a short timed loop of steps after one untimed step, so slow drifts of the
+machine's load hit every setting alike. The figure per setting is the median over rounds, and
+each ratio is the median over rounds of (setting / off in the same round). On a shared machine
+single rounds are noisy; the median of the paired ratios is the figure to read.
+
+The allocator: glibc's malloc thresholds are pinned first (``mallopt``; see ``pin_malloc``),
+because with its dynamic defaults the *same* plain step measures ~350 µs or ~660 µs depending
+on the process's allocation history, which would swamp a 5% effect.
+
+Memory per event: with ``tracemalloc`` on, ``keep`` is raised so no pass is evicted, a number
+of steps are recorded, and the growth of traced memory is divided by the number of events
+recorded. Two figures: *raw* (the tuples the hot path appends; what the ring holds for passes
+nobody has read) and *built* (after ``trace.events`` turned them into frozen records). At
+"values" this includes the host copies of the outputs, which is what that level is for.
+
+Goals (issue 4): "meta" <= 1.05x of off, "stats" <= 1.5x, "values" <= 3x. A benchmark, not a
+test: it prints figures and never fails on a timing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import gc
+import os
+import platform
+import statistics
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _timing import format_table  # noqa: E402
+from train_step import CASES, make_steps  # noqa: E402
+
+import graphlab as gl  # noqa: E402
+
+SETTINGS = ("off", "meta", "stats", "values")
+GOALS = {"meta": 1.05, "stats": 1.5, "values": 3.0}
+BENCH_CASES = {
+    "mlp": next(
+        c for c in CASES if c.kind == "mlp" and c.sizes == (20, 256, 10) and c.batch == 256
+    ),
+    "cnn": next(c for c in CASES if c.kind == "cnn"),
+}
+
+
+def pin_malloc() -> bool:
+    """Fix glibc's mmap and trim thresholds (``mallopt``) so that step times do not jump.
+
+    NOTE: with the default *dynamic* thresholds, whether the step's 256 KiB activations come
+    from fresh ``mmap`` pages (a page fault per 4 KiB) or from the heap depends on the process's
+    allocation history, and the same step measured ~350 µs or ~660 µs from one process to the
+    next. Pinning both thresholds makes every setting measure the same allocator behaviour.
+    Returns whether it worked (glibc only).
+    """
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6")
+        m_trim_threshold, m_mmap_threshold = -1, -3
+        return bool(
+            libc.mallopt(m_mmap_threshold, 64 << 20) and libc.mallopt(m_trim_threshold, 256 << 20)
+        )
+    except (OSError, AttributeError):
+        return False
+
+
+def _apply(setting: str) -> None:
+    if setting == "off":
+        gl.set_trace_options(enabled=False)
+    else:
+        gl.set_trace_options(enabled=True, level=setting, timing=True)
+
+
+def time_settings(step, rounds: int, target_s: float) -> dict[str, list[float]]:
+    """Seconds per step of ``step`` for each setting, one sample per round (interleaved)."""
+    _apply("off")
+    t0 = time.perf_counter()
+    step()
+    per = max(time.perf_counter() - t0, 1e-6)
+    number = max(1, int(target_s / per))
+    samples: dict[str, list[float]] = {s: [] for s in SETTINGS}
+    for _ in range(rounds):
+        for s in SETTINGS:
+            _apply(s)
+            step()  # NOTE: untimed: the first step after a switch opens the setting's first pass
+            t0 = time.perf_counter()
+            for _ in range(number):
+                step()
+            samples[s].append((time.perf_counter() - t0) / number)
+    _apply("meta")
+    return samples
+
+
+def memory_per_event(step, setting: str, steps: int) -> tuple[float, float, int]:
+    """Bytes per recorded event at ``setting``: (raw, built, events per step)."""
+    old = gl.set_trace_options(enabled=True, level=setting, keep=steps + 2)
+    try:
+        step()
+        gc.collect()
+        tracemalloc.start()
+        base = tracemalloc.get_traced_memory()[0]
+        for _ in range(steps):
+            step()
+        # NOTE: the last pass stays open until the next top-level call; an explicit empty
+        # record() block closes it without adding a pass of the model.
+        with gl.record():
+            pass
+        gc.collect()
+        raw_bytes = tracemalloc.get_traced_memory()[0] - base
+        recorded = gl.traces()[-steps - 1 : -1]
+        n = sum(len(t._pass.raw) if t._pass is not None else len(t.events) for t in recorded)
+        for t in recorded:
+            t.events  # noqa: B018 - builds the records
+        gc.collect()
+        built_bytes = tracemalloc.get_traced_memory()[0] - base
+        tracemalloc.stop()
+    finally:
+        gl.set_trace_options(**old)
+    n = max(n, 1)
+    return raw_bytes / n, built_bytes / n, n // steps
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Parse arguments, measure, print the tables."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="fewer, shorter rounds (noisier)")
+    ap.add_argument("--cases", default="mlp,cnn", help="comma-separated: mlp, cnn")
+    ap.add_argument("--rounds", type=int, default=None, help="interleaved rounds per case")
+    args = ap.parse_args(argv)
+    names = [c.strip() for c in args.cases.split(",") if c.strip()]
+    bad = [n for n in names if n not in BENCH_CASES]
+    if bad:
+        ap.error(f"unknown case(s) {bad}; choose from {sorted(BENCH_CASES)}")
+    rounds = args.rounds or (5 if args.quick else 21)
+    target = 0.02 if args.quick else 0.1
+    mem_steps = 5 if args.quick else 50
+
+    pinned = pin_malloc()
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(
+        f"bench/trace_overhead.py  {datetime.datetime.now():%Y-%m-%d %H:%M}  "
+        f"{'quick' if args.quick else 'full'} run"
+    )
+    print(
+        f"python {platform.python_version()}, graphlab {gl.__version__}; malloc thresholds "
+        f"{'pinned' if pinned else 'NOT pinned (not glibc): expect jumps between runs'}"
+    )
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} CPUs, load average {load:.1f}; "
+        f"{rounds} interleaved rounds of ~{target * 1e3:.0f} ms per setting"
+    )
+    print()
+    rows = []
+    mem_rows = []
+    for name in names:
+        case = BENCH_CASES[name]
+        step = make_steps(case, torch=None)["graphlab"]
+        samples = time_settings(step, rounds, target)
+        off = samples["off"]
+        for s in SETTINGS:
+            med = statistics.median(samples[s])
+            ratio = statistics.median(a / b for a, b in zip(samples[s], off))
+            goal = GOALS.get(s)
+            rows.append(
+                (
+                    f"{case.name} b{case.batch}",
+                    s,
+                    f"{med * 1e6:,.0f}",
+                    f"{min(samples[s]) * 1e6:,.0f}",
+                    f"{ratio:.3f}x",
+                    f"<= {goal}x" if goal else "",
+                    ("ok" if ratio <= goal else "OVER") if goal else "",
+                )
+            )
+        for s in SETTINGS[1:]:
+            raw_b, built_b, per_step = memory_per_event(step, s, mem_steps)
+            mem_rows.append(
+                (f"{case.name} b{case.batch}", s, str(per_step), f"{raw_b:,.0f}", f"{built_b:,.0f}")
+            )
+    print(
+        format_table(
+            ("case", "recorder", "median us", "min us", "vs off", "goal", ""),
+            rows,
+            right={2, 3, 4},
+        )
+    )
+    print()
+    print("memory per event (tracemalloc; 'values' includes the host copies of outputs)")
+    print(
+        format_table(
+            ("case", "level", "events/step", "raw B/event", "built B/event"),
+            mem_rows,
+            right={2, 3, 4},
+        )
+    )
+    print(
+        "\n'vs off' is the median over rounds of the per-round ratio; 'median us' and 'min us' "
+        "are per step."
+    )
+
+
+if __name__ == "__main__":
+    main()

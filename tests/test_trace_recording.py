@@ -1,0 +1,545 @@
+"""The trace recorder: what each pass records, when passes start, the ring, and the Trace object."""
+
+from __future__ import annotations
+
+import gc
+import importlib.util
+import inspect
+import sys
+import weakref
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import graphlab as gl
+from graphlab import nn
+from graphlab.autograd.function import Op
+from graphlab.nn import functional as F
+from graphlab.trace import (
+    BackwardEvent,
+    InitEvent,
+    OpEvent,
+    SyncEvent,
+    Trace,
+    TransferEvent,
+    ValueRef,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _sample(name: str):
+    """A script of samples/ as a module."""
+    key = f"_trace_sample_{name}"
+    if key not in sys.modules:
+        spec = importlib.util.spec_from_file_location(key, ROOT / "samples" / f"{name}.py")
+        mod = importlib.util.module_from_spec(spec)
+        sys.modules[key] = mod
+        spec.loader.exec_module(mod)
+    return sys.modules[key]
+
+
+@pytest.fixture(autouse=True)
+def default_options():
+    """Every test starts from the default recorder options and leaves them so."""
+    old = gl.set_trace_options(keep=8, level="meta", timing=True, enabled=True)
+    yield
+    gl.set_trace_options(**old)
+
+
+def _here(offset: int = 0) -> str:
+    f = inspect.currentframe().f_back
+    return f"{f.f_code.co_filename}:{f.f_lineno + offset}"
+
+
+def _ops(trace) -> list[tuple[str, str, str]]:
+    return [(e.op, e.scope, e.scope_class) for e in trace.events if isinstance(e, OpEvent)]
+
+
+def _check_consistent(trace) -> None:
+    """Ids are 0..n-1 in order; every input vid was defined earlier or is a first-seen leaf;
+    every backward step's forward_id names an OpEvent of the same trace."""
+    events = trace.events
+    assert [e.id for e in events] == list(range(len(events)))
+    ops = {e.id: e for e in events if isinstance(e, OpEvent)}
+    produced: dict[int, int] = {}
+    for e in events:
+        if isinstance(e, OpEvent):
+            for v in e.inputs:
+                if isinstance(v, ValueRef) and v.vid in produced:
+                    assert produced[v.vid] < e.id
+            for v in e.outputs:
+                produced.setdefault(v.vid, e.id)
+        if isinstance(e, BackwardEvent) and e.forward_id is not None:
+            assert e.forward_id in ops and e.forward_id < e.id
+
+
+# ----- event order and scopes ----------------------------------------------------------------
+
+
+def test_blocks_examples_record_ops_in_order_with_their_scopes():
+    blocks = _sample("blocks")
+    X = gl.rand(2, 20)
+    blocks.MLP()(X)
+    assert _ops(gl.last_trace()) == [
+        ("Linear", "hidden", "Linear"),
+        ("Relu", "", "MLP"),  # F.relu inside MLP.forward: the root's own scope
+        ("Linear", "out", "Linear"),
+    ]
+    blocks.MySequential(nn.Linear(20, 256), nn.ReLU(), nn.Linear(256, 10))(X)
+    assert _ops(gl.last_trace()) == [
+        ("Linear", "0", "Linear"),
+        ("Relu", "1", "ReLU"),
+        ("Linear", "2", "Linear"),
+    ]
+
+
+def test_chimera_scopes_follow_named_modules_and_show_the_loop():
+    blocks = _sample("blocks")
+    gl.manual_seed(0)
+    net = blocks.chimera()
+    net(gl.rand(2, 20))
+    trace = gl.last_trace()
+    ops = _ops(trace)
+    assert ops[:10] == [
+        ("Linear", "0.net.0", "Linear"),
+        ("Relu", "0.net.1", "ReLU"),
+        ("Linear", "0.net.2", "Linear"),
+        ("Relu", "0.net.3", "ReLU"),
+        ("Linear", "0.linear", "Linear"),
+        ("Linear", "1", "Linear"),
+        ("Linear", "2.linear", "Linear"),
+        ("MatMul", "2", "FixedHiddenMLP"),
+        ("Add", "2", "FixedHiddenMLP"),
+        ("Relu", "2", "FixedHiddenMLP"),
+    ]
+    assert ops[10] == ("Linear", "2.linear", "Linear")  # the same layer again
+    assert ops[-1] == ("Sum", "2", "FixedHiddenMLP")
+    names = {n for n, _ in net.named_modules()}
+    assert {e.scope for e in trace.events if e.scope} <= names
+    # the while loop: one bool() sync per test of its condition, inside FixedHiddenMLP
+    syncs = trace.filter(kind="sync").events
+    assert syncs and all(s.reason == "bool" and s.scope == "2" for s in syncs)
+    # the constant weight is an input, not a parameter; the shared layer's weight is one value
+    mm = next(e for e in trace.events if isinstance(e, OpEvent) and e.op == "MatMul")
+    const = mm.inputs[1]
+    assert const.const and const.param is None and const.shape == (20, 20)
+    lin = [e for e in trace.events if isinstance(e, OpEvent) and e.scope == "2.linear"]
+    assert lin[0].inputs[1].vid == lin[1].inputs[1].vid
+    assert lin[0].inputs[1].param == "2.linear.weight"
+    _check_consistent(trace)
+
+
+def test_in_place_division_reads_its_own_result():
+    blocks = _sample("blocks")
+    gl.manual_seed(0)
+    net = blocks.FixedHiddenMLP()
+    net(gl.rand(2, 20) * 100)  # large enough that the loop halves X a few times
+    events = [e for e in gl.last_trace().events if isinstance(e, OpEvent)]
+    divs = [e for e in events if e.op == "Div"]
+    assert len(divs) >= 2
+    # each Abs of the loop condition reads what the previous division wrote
+    for d in divs:
+        nxt = next(e for e in events if e.id > d.id and e.op in ("Abs", "Div", "Sum"))
+        assert nxt.inputs[0].vid == d.outputs[0].vid
+
+
+def test_parameters_show_every_alias_and_values_are_plain_refs():
+    parameters = _sample("parameters")
+    gl.manual_seed(0)
+    net, _, _ = parameters.tied()
+    net(gl.rand(2, 4))
+    (shared_op,) = [e for e in gl.last_trace().events if isinstance(e, OpEvent) and e.id == 2]
+    w = shared_op.inputs[1]
+    assert (w.param, w.aliases) == ("2.weight", ("2.weight", "4.weight"))
+    assert (w.shape, w.dtype, w.device, w.nbytes) == ((8, 8), "float32", "cpu", 256)
+    assert w.requires_grad and not w.const
+
+
+# ----- backward ------------------------------------------------------------------------------
+
+
+def test_backward_steps_link_to_their_forward_ops():
+    net = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2))
+    out = net(gl.rand(5, 3))
+    out.sum().backward()
+    trace = gl.last_trace()
+    fwd = {e.id: e for e in trace.events if isinstance(e, OpEvent)}
+    bwd = [e for e in trace.events if isinstance(e, BackwardEvent)]
+    assert [b.op for b in bwd] == [
+        "SumBackward0",
+        "LinearBackward0",
+        "ReluBackward0",
+        "LinearBackward0",
+    ]
+    assert [fwd[b.forward_id].op for b in bwd] == ["Sum", "Linear", "Relu", "Linear"]
+    assert [b.scope for b in bwd] == ["", "2", "1", "0"]
+    first_linear = bwd[-1]
+    assert first_linear.grad_output_shape == (5, 4)
+    assert first_linear.grad_input_shapes == (None, (4, 3), (4,))  # the input needs no grad
+    names = [pg.name for pg in first_linear.param_grads]
+    assert names == ["0.weight", "0.bias"]
+    norm = float(np.linalg.norm(net[0].weight.grad.numpy()))
+    assert first_linear.param_grads[0].norm == pytest.approx(norm, rel=1e-5)
+    _check_consistent(trace)
+
+
+def test_tied_contributions_sum_to_grad_exactly():
+    parameters = _sample("parameters")
+    gl.manual_seed(0)
+    net, _, _ = parameters.tied()  # runs net(X).sum().backward()
+    trace = next(t for t in reversed(gl.traces()) if t.filter(kind="backward").events)
+    uses = [
+        pg
+        for e in trace.events
+        if isinstance(e, BackwardEvent)
+        for pg in e.param_grads
+        if pg.name == "2.weight"
+    ]
+    assert len(uses) == 2 and uses[0].forward_id != uses[1].forward_id
+    assert all(pg.aliases == ("2.weight", "4.weight") for pg in uses)
+    # NOTE: tied() edited the weight after backward; the gradient is untouched by that.
+    total = uses[0].value + uses[1].value
+    np.testing.assert_array_equal(total, net[2].weight.grad.numpy())
+    bias = [
+        pg.value for e in trace.events if isinstance(e, BackwardEvent) for pg in e.param_grads
+        if pg.name == "2.bias"
+    ]  # fmt: skip
+    np.testing.assert_array_equal(bias[0] + bias[1], net[2].bias.grad.numpy())
+
+
+def test_single_use_contributions_are_kept_inside_record_and_from_level_stats():
+    net = nn.Linear(3, 2)
+    net(gl.rand(4, 3)).sum().backward()
+    (pg,) = [p for e in gl.last_trace().events if isinstance(e, BackwardEvent)
+             for p in e.param_grads if p.name == "weight"]  # fmt: skip
+    assert pg.value is None and pg.norm > 0  # always-on "meta": a single use keeps no copy
+    net.zero_grad()
+    with gl.record() as tr:
+        net(gl.rand(4, 3)).sum().backward()
+    (pg,) = [p for e in tr.events if isinstance(e, BackwardEvent)
+             for p in e.param_grads if p.name == "weight"]  # fmt: skip
+    np.testing.assert_array_equal(pg.value, net.weight.grad.numpy())
+
+
+# ----- transfers, syncs, lazy initialization ---------------------------------------------------
+
+
+class _Mover(nn.Module):
+    def forward(self, x):
+        return (x * 2).to("cpu:1")
+
+
+def test_transfers_between_logical_devices_have_bytes_and_call_sites():
+    x = gl.ones(4, 8)
+    with gl.record() as tr:
+        site = _here(1)
+        y = x.to("cpu:1")
+        back = y.to("cpu")
+    (a, b) = tr.filter(kind="transfer").events
+    assert (a.src, a.dst, a.nbytes, a.reason) == ("cpu", "cpu:1", 4 * 8 * 4, "to")
+    assert (b.src, b.dst, b.nbytes) == ("cpu:1", "cpu", 128)
+    assert a.call_site == site and b.call_site == _here(-4)
+    assert a.scope == "" and not a.pinned and not a.non_blocking and a.bandwidth >= 0
+    assert back.device == gl.device("cpu")
+    # inside a module: the transfer carries the module's scope
+    net = nn.Sequential(nn.Identity(), _Mover())
+    net(gl.ones(2, 3, dtype=gl.float64))
+    (t,) = gl.last_trace().filter(kind="transfer").events
+    assert (t.scope, t.nbytes, t.dst) == ("1", 48, "cpu:1")
+    assert tr.filter(device="cpu:1").events == (a, b)
+
+
+def test_item_is_a_sync_event_with_its_call_site():
+    net = nn.Linear(3, 1)
+    loss = net(gl.rand(2, 3)).sum()
+    loss.backward()
+    site = _here(1)
+    value = loss.item()
+    trace = gl.last_trace()
+    sync = trace.events[-1]
+    assert isinstance(sync, SyncEvent) and isinstance(value, float)
+    assert (sync.reason, sync.device, sync.nbytes, sync.call_site) == ("item", "cpu", 4, site)
+
+
+def test_lazy_modules_record_init_events():
+    net = nn.Sequential(nn.LazyLinear(6), nn.ReLU(), nn.LazyLinear(2))
+    net(gl.rand(3, 5))
+    events = gl.last_trace().events
+    inits = [e for e in events if isinstance(e, InitEvent)]
+    assert [(e.scope, e.module_class) for e in inits] == [
+        ("0", "LazyLinear"),
+        ("2", "LazyLinear"),
+    ]
+    assert inits[0].shapes == (("weight", (6, 5)), ("bias", (6,)))
+    assert inits[0].input_shapes == ((3, 5),)
+    first_op = next(e for e in events if isinstance(e, OpEvent))
+    assert inits[0].id < first_op.id  # initialized before its first op ran
+    assert first_op.inputs[1].param == "0.weight"
+    net(gl.rand(3, 5))
+    assert not gl.last_trace().filter(kind="init").events  # only the first call initializes
+
+
+# ----- when passes start; record() -------------------------------------------------------------
+
+
+def test_each_top_level_call_is_a_pass_and_a_loss_module_continues_it():
+    net = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2))
+    loss_fn = nn.CrossEntropyLoss()
+    before = gl.last_trace()
+    out = net(gl.rand(5, 3))
+    first = gl.last_trace()
+    assert first is not before and first.recording
+    loss = loss_fn(out, gl.tensor([0, 1, 0, 1, 1]))  # reads the pass's output: same pass
+    loss.backward()
+    assert gl.last_trace() is first and first.roots == ("Sequential", "CrossEntropyLoss")
+    assert [e.kind for e in first.events] == ["op"] * 4 + ["backward"] * 4
+    net(gl.rand(5, 3))  # fresh input: a new pass, and the first one is complete
+    assert gl.last_trace() is not first and not first.recording
+    net(gl.rand(5, 3))
+    assert len({t.index for t in gl.traces()[-2:]}) == 2
+
+
+def test_optimizer_bookkeeping_after_backward_is_not_part_of_the_pass():
+    net = nn.Linear(3, 2)
+    opt = gl.optim.SGD(net.parameters(), lr=0.1)
+    out = net(gl.rand(4, 3))
+    F.mse_loss(out, gl.zeros(4, 2)).backward()
+    opt.step()
+    acc = (out.argmax(1) == 0).float().mean()  # metrics after backward: left out
+    acc.item()
+    kinds = [e.kind for e in gl.last_trace().events]
+    first_backward = kinds.index("backward")
+    assert "op" not in kinds[first_backward:] and kinds[-1] == "sync"
+
+
+def test_record_context_collects_several_calls_and_code_outside_modules():
+    a, b = nn.Linear(3, 4), nn.Linear(4, 2)
+    x = gl.rand(2, 3)
+    with gl.record(level="stats") as tr:
+        assert gl.last_trace() is tr and tr.recording
+        h = a(x)
+        y = b(gl.relu(h)).sum()
+        y.backward()
+        z = y * 2  # after backward: still recorded inside record()
+    assert not tr.recording and gl.last_trace() is tr
+    assert [e.op for e in tr.events if isinstance(e, OpEvent)] == [
+        "Linear",
+        "Relu",
+        "Linear",
+        "Sum",
+        "Mul",
+    ]
+    assert tr.roots == ("Linear",) and tr.level == "stats"
+    relu = tr.filter(op="Relu").events[0]
+    (s,) = relu.stats
+    ref = np.maximum(h.detach().numpy(), 0)
+    assert (s.min, s.max, s.nan, s.inf, s.count) == (ref.min(), ref.max(), 0, 0, ref.size)
+    assert s.mean == pytest.approx(ref.mean(), rel=1e-5)
+    assert s.std == pytest.approx(ref.std(), rel=1e-4)
+    assert float(z.item()) == pytest.approx(2 * float(y.item()))
+    with gl.record(level="values") as tv:
+        out = a(x)
+    np.testing.assert_array_equal(tv.events[0].values[0], out.detach().numpy())
+
+
+def test_stats_count_nan_and_inf_without_propagating_them():
+    x = gl.tensor([1.0, float("nan"), float("inf"), 3.0])
+    with gl.record(level="stats") as tr:
+        x * 1
+    (s,) = tr.events[0].stats
+    assert (s.min, s.max, s.mean, s.nan, s.inf, s.count) == (1.0, 3.0, 2.0, 1, 1, 4)
+
+
+def test_options_are_validated_and_returned_for_restoring():
+    old = gl.set_trace_options(level="stats")
+    assert old["level"] == "meta" and gl.set_trace_options(**old)["level"] == "stats"
+    with pytest.raises(ValueError, match="level must be one of"):
+        gl.set_trace_options(level="everything")
+    with pytest.raises(ValueError, match="keep must be an int"):
+        gl.set_trace_options(keep=-1)
+    with pytest.raises(TypeError, match="enabled must be True or False"):
+        gl.set_trace_options(enabled="yes")
+
+
+def test_disabled_recorder_records_nothing_and_hooks_nothing():
+    from graphlab.autograd import function
+    from graphlab.nn.modules import module as module_mod
+
+    net = nn.Linear(3, 2)
+    net(gl.rand(1, 3))
+    last = gl.last_trace()
+    gl.set_trace_options(enabled=False)
+    assert not last.recording
+    n = len(last.events)
+    net(gl.rand(1, 3)).sum().backward()
+    gl.ones(2).to("cpu:1").sum().item()
+    assert gl.last_trace() is last and len(last.events) == n
+    assert not any("recorder" in getattr(f, "__module__", "") for f in function.op_observers)
+    assert not any("recorder" in getattr(f, "__module__", "") for f in module_mod.module_observers)
+    with gl.record() as tr:  # explicit recording still works
+        net(gl.rand(1, 3))
+    assert [e.op for e in tr.events] == ["Linear"]
+
+
+def test_switching_the_recorder_mid_pass_leaves_consistent_traces():
+    net = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2))
+
+    def switch(on: bool):
+        def hook(module, args, out):
+            gl.set_trace_options(enabled=on)
+
+        return hook
+
+    net[1].register_forward_hook(switch(False))
+    out = net(gl.rand(2, 3))
+    cut = gl.last_trace()
+    assert cut.interrupted and not cut.recording
+    assert [e.op for e in cut.events] == ["Linear", "Relu"]
+    gl.set_trace_options(enabled=True)
+    out.sum().backward()  # no pass is open: the backward of the cut pass is not recorded
+    assert len(cut.events) == 2
+    net[1]._forward_hooks.clear()
+    net[1].register_forward_hook(switch(True))
+    gl.set_trace_options(enabled=False)
+    net(gl.rand(2, 3)).sum().backward()  # switched on inside the call: nothing half-recorded
+    assert gl.last_trace() is cut
+    net[1]._forward_hooks.clear()
+    net(gl.rand(2, 3)).sum().backward()
+    whole = gl.last_trace()
+    assert whole is not cut and not whole.interrupted
+    assert [e.kind for e in whole.events].count("backward") == 4
+    for t in (cut, whole):
+        _check_consistent(t)
+
+
+# ----- the ring --------------------------------------------------------------------------------
+
+
+def test_ring_keeps_the_last_passes_and_no_live_objects():
+    gl.set_trace_options(keep=5)
+    net = nn.Sequential(nn.Linear(4, 4), nn.ReLU())
+    refs: list = []
+
+    def observe(op, args, attrs, out):
+        refs.append(weakref.ref(op))
+        refs.append(weakref.ref(out))
+
+    from graphlab.autograd import function
+
+    function.op_observers.append(observe)
+    try:
+        for i in range(10_000):
+            out = net(gl.rand(2, 4))
+            if i % 1000 == 0:
+                out.sum().backward()
+            if i == 100:
+                del refs[:]
+    finally:
+        function.op_observers.remove(observe)
+    del out
+    gc.collect()
+    kept = gl.traces()
+    assert len(kept) == 5 and [t.index for t in kept] == sorted(t.index for t in kept)
+    assert kept[-1].index - kept[0].index == 4
+    assert all(r() is None for r in refs), "the recorder kept an Op or a Tensor alive"
+    assert all(len(t) == 2 for t in kept)
+    gl.set_trace_options(keep=2)
+    assert len(gl.traces()) == 2
+
+
+def test_ring_memory_is_bounded():
+    import tracemalloc
+
+    net = nn.Linear(8, 8)
+    x = gl.rand(2, 8)
+    for _ in range(200):
+        net(x)
+    gc.collect()
+    tracemalloc.start()
+    for _ in range(500):
+        net(x)
+    gc.collect()
+    mid = tracemalloc.get_traced_memory()[0]
+    for _ in range(3000):
+        net(x)
+    gc.collect()
+    end = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
+    assert end - mid < 64 * 1024, f"memory grew by {end - mid} bytes over 3,000 passes"
+
+
+def test_a_pass_stops_growing_at_max_events():
+    gl.set_trace_options(max_events=10)
+    cell = nn.Linear(4, 4)
+    with gl.no_grad():
+        h = cell(gl.rand(1, 4))
+        for _ in range(20):
+            h = cell(h)  # reads the pass's own output: one growing pass
+    trace = gl.last_trace()
+    assert len(trace.events) == 10 and trace.dropped == 11
+
+
+# ----- the Trace object ----------------------------------------------------------------------
+
+
+def test_filter_len_iter_getitem_and_unknown_scope():
+    blocks = _sample("blocks")
+    net = blocks.NestMLP()
+    net(gl.rand(2, 20)).sum().backward()
+    trace = gl.last_trace()
+    assert len(trace) == len(trace.events) == len(list(trace))
+    assert trace[0] is trace.events[0] and isinstance(trace[1:3], Trace) and len(trace[1:3]) == 2
+    sub = trace.filter(scope="net")
+    assert {e.scope for e in sub} == {"net.0", "net.1", "net.2", "net.3"}
+    assert [e.kind for e in sub].count("backward") == 4
+    assert [e.op for e in trace.filter(kind="op", scope="linear")] == ["Linear"]
+    lin = trace.filter(op="Linear")
+    assert len(lin.filter(kind="op")) == 3 and len(lin.filter(kind="backward")) == 3
+    assert len(trace.filter(device="cpu")) == len(trace.filter(kind=("op", "backward")))
+    with pytest.raises(KeyError, match="net.0"):
+        trace.filter(scope="net.O")
+    with pytest.raises(ValueError, match="unknown kind"):
+        trace.filter(kind="ops")
+    with pytest.raises(IndexError, match="out of range"):
+        trace[100]
+    assert trace.scopes()[:2] == ("", "net")
+
+
+def test_str_lists_events_grouped_by_module():
+    net = nn.Sequential(nn.Linear(3, 4), nn.ReLU())
+    net(gl.rand(2, 3)).sum().backward()
+    text = str(gl.last_trace())
+    lines = text.splitlines()
+    assert lines[0].startswith("Trace #") and "Sequential" in lines[0]
+    assert lines[1] == "0 (Linear)"
+    assert "= Linear(v0:f32[2,3], 0.weight, 0.bias)" in lines[2]
+    assert "1 (ReLU)" in lines and "── backward ──" in lines
+    assert "0.weight += |" in text
+    assert repr(gl.last_trace()).startswith("<Trace #")
+
+
+def test_trace_from_events_is_plain_data_and_binds_the_analyses():
+    net = nn.Linear(3, 2)
+    with gl.record() as tr:
+        net(gl.rand(2, 3)).sum().backward()
+    copy = Trace(tr.events, roots=tr.roots)
+    assert copy.events == tr.events and not copy.recording and copy.index is None
+    with pytest.raises(TypeError, match="expected the records"):
+        Trace([1, 2])
+    assert isinstance(tr.signature(), str) and tr.signature() == copy.signature()
+    assert tr.transfers() == ()
+    assert tr.peak_live_bytes() > 0
+    assert "" in tr.per_module()
+    assert len(tr.grad_contributions("weight").contributions) == 1
+    tr.transfer_report()
+    tr.diff(copy)
+
+
+def test_transfer_event_fields_match_the_transfer_module():
+    with gl.record() as tr:
+        gl.zeros(16, dtype=gl.float64).to("cpu:2")
+    (t,) = tr.events
+    assert isinstance(t, TransferEvent) and (t.dst, t.nbytes) == ("cpu:2", 128)
+    assert Op is not None  # the engine's node class stays importable next to the recorder
