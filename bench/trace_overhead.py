@@ -17,6 +17,10 @@ machine's load hit every setting alike. The figure per setting is the median ove
 each ratio is the median over rounds of (setting / off in the same round). On a shared machine
 single rounds are noisy; the median of the paired ratios is the figure to read.
 
+BLAS runs on one thread (``OPENBLAS_NUM_THREADS=1`` and friends, unless set in the environment:
+``OPENBLAS_NUM_THREADS=2 python bench/trace_overhead.py`` to measure with more), because on a
+busy 2-core machine multi-threaded matmuls wait for free cores and single steps jump 0.4 → 30 ms.
+
 The allocator: glibc's malloc thresholds are pinned first (``mallopt``; see ``pin_malloc``),
 because with its dynamic defaults the *same* plain step measures ~350 µs or ~660 µs depending
 on the process's allocation history, which would swamp a 5% effect.
@@ -33,16 +37,23 @@ test: it prints figures and never fails on a timing.
 
 from __future__ import annotations
 
-import argparse
-import datetime
-import gc
 import os
-import platform
-import statistics
-import sys
-import time
-import tracemalloc
-from pathlib import Path
+
+# NOTE: before NumPy loads: BLAS on one thread unless the environment says otherwise. With a
+# BLAS thread per core on a busy 2-core machine, a matmul can wait milliseconds for a free core
+# and single steps jump from 0.4 ms to 30 ms, which swamps a 5% effect.
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import argparse  # noqa: E402
+import datetime  # noqa: E402
+import gc  # noqa: E402
+import platform  # noqa: E402
+import statistics  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+import tracemalloc  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -161,7 +172,8 @@ def main(argv: list[str] | None = None) -> None:
     )
     print(
         f"python {platform.python_version()}, graphlab {gl.__version__}; malloc thresholds "
-        f"{'pinned' if pinned else 'NOT pinned (not glibc): expect jumps between runs'}"
+        f"{'pinned' if pinned else 'NOT pinned (not glibc): expect jumps between runs'}; "
+        f"BLAS threads {os.environ['OPENBLAS_NUM_THREADS']}"
     )
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} CPUs, load average {load:.1f}; "

@@ -172,8 +172,16 @@ def numel(input) -> int:  # noqa: A002
 
 
 # NOTE: graphlab.inspect is the inspector; inside graphlab use `import inspect as _pyinspect`.
-from . import inspect, jit, metrics, nn, optim, utils  # noqa: E402 - submodules using names above
-from . import trace  # noqa: E402 - after nn: the recorder hooks into module calls
+# NOTE: trace comes after nn in this list: the recorder hooks into module calls.
+from . import (  # noqa: E402 - submodules using names above
+    inspect,
+    jit,
+    metrics,
+    nn,
+    optim,
+    trace,
+    utils,
+)
 from .trace import last_trace, record, set_trace_options, traces  # noqa: E402
 
 trace.recorder.start()  # NOTE: always-on recording (GRAPHLAB_TRACE=0 starts it disabled)
