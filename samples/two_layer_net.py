@@ -167,21 +167,26 @@ def train_sequential(
     return losses
 
 
+def _fit(variant, model, optimizer, problem, steps, log_every) -> list[float]:
+    """The training loop of variants (d)–(f): summed squared error, ``optimizer`` updates."""
+    losses = []
+    for t in range(steps):
+        loss = F.mse_loss(model(problem.x), problem.y, reduction="sum")
+        losses.append(loss.item())
+        _report(variant, t, losses[-1], log_every)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    return losses
+
+
 def train_adam(
     problem: Problem, steps: int = STEPS, learning_rate: float = 1e-4, log_every: int = LOG_EVERY
 ) -> list[float]:
     """Variant (d): ``optim.Adam`` updates the parameters (``step()`` / ``zero_grad()``)."""
     model = _two_layer_sequential()
     optimizer = optim.Adam(model.parameters(), lr=learning_rate)
-    losses = []
-    for t in range(steps):
-        loss = F.mse_loss(model(problem.x), problem.y, reduction="sum")
-        losses.append(loss.item())
-        _report("d", t, losses[-1], log_every)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-    return losses
+    return _fit("d", model, optimizer, problem, steps, log_every)
 
 
 class TwoLayerNet(nn.Module):
@@ -204,15 +209,7 @@ def train_module(
     gl.manual_seed(1)
     model = TwoLayerNet(D_in, H, D_out)
     optimizer = optim.SGD(model.parameters(), lr=learning_rate)
-    losses = []
-    for t in range(steps):
-        loss = F.mse_loss(model(problem.x), problem.y, reduction="sum")
-        losses.append(loss.item())
-        _report("e", t, losses[-1], log_every)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-    return losses
+    return _fit("e", model, optimizer, problem, steps, log_every)
 
 
 class ParallelBlock(nn.Module):
@@ -236,15 +233,7 @@ def train_parallel(
     gl.manual_seed(1)
     model = nn.Sequential(ParallelBlock(D_in, H), ParallelBlock(H, H), nn.Linear(H, D_out))
     optimizer = optim.Adam(model.parameters(), lr=learning_rate)
-    losses = []
-    for t in range(steps):
-        loss = F.mse_loss(model(problem.x), problem.y, reduction="sum")
-        losses.append(loss.item())
-        _report("f", t, losses[-1], log_every)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-    return losses
+    return _fit("f", model, optimizer, problem, steps, log_every)
 
 
 def train_dataloader(

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 from .. import backends
-from .optimizer import Optimizer, _device_ctx, _init_buffer
+from .optimizer import Optimizer, _init_buffer
 
 __all__ = ["Adagrad"]
 
@@ -52,16 +49,6 @@ class Adagrad(Optimizer):
             maximize=maximize,
         )
         super().__init__(params, defaults)
-
-    def step(self, closure: Callable[[], Any] | None = None):
-        """Update every parameter that has a gradient; returns ``closure()``'s loss if given."""
-        loss = self._run_closure(closure)
-        for group in self.param_groups:
-            for p, g in self._params_with_grad(group):
-                with _device_ctx(p._device):
-                    self._update(p, g, group)
-                p._version.value += 1
-        return loss
 
     def _update(self, p, g, group) -> None:
         xp = backends.for_device(p._device).xp

@@ -208,8 +208,19 @@ class Optimizer:
                 g._version.value += 1
 
     def step(self, closure: Callable[[], Any] | None = None):
-        """Update the parameters once; ``closure`` re-evaluates the model and returns the loss."""
-        raise NotImplementedError(f"{type(self).__name__} does not implement step()")
+        """Update every parameter that has a gradient once; ``closure`` re-evaluates the model
+        and returns the loss, which ``step`` returns."""
+        loss = self._run_closure(closure)
+        for group in self.param_groups:
+            for p, g in self._params_with_grad(group):
+                with _device_ctx(p._device):
+                    self._update(p, g, group)
+                p._version.value += 1  # NOTE: one in-place write per step, for autograd's checks
+        return loss
+
+    def _update(self, p: Tensor, g, group: dict[str, Any]) -> None:
+        """Update parameter ``p`` (its array, in place) from gradient array ``g``."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement _update()")
 
     @staticmethod
     def _run_closure(closure):
