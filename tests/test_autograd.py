@@ -469,3 +469,20 @@ def test_gradcheck_raises_on_a_wrong_backward():
 def test_gradcheck_needs_an_input_that_requires_grad():
     with pytest.raises(ValueError, match="requires_grad=True"):
         gradcheck(_Cube.apply, (gl.ones(2, dtype=gl.float64),))
+
+
+def test_leaf_grads_never_alias_each_other_or_saved_arrays():
+    # Add's backward hands one array to both inputs; each .grad must still own its memory.
+    a, b = gl.randn(3, requires_grad=True), gl.randn(3, requires_grad=True)
+    (a + b).sum().backward()
+    a.grad.add_(1)
+    assert b.grad.tolist() == [1.0, 1.0, 1.0]
+    # With retain_graph the nodes keep their arrays; accumulating twice must not touch them.
+    w = gl.randn(2, 2, requires_grad=True)
+    x = gl.randn(2, 2)
+    out = (w * x).sum()
+    out.backward(retain_graph=True)
+    first = w.grad.clone()
+    out.backward()
+    np.testing.assert_allclose(w.grad.numpy(), 2 * first.numpy())
+    np.testing.assert_allclose(first.numpy(), x.numpy())

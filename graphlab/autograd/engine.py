@@ -6,6 +6,8 @@ so a tensor used twice gets both contributions (``+=``, as in micrograd).
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 
 from . import grad_mode
@@ -111,13 +113,18 @@ def run_backward(roots, grads, retain_graph=False, capture=None, accumulate=True
             if not retain_graph:
                 node.__dict__.clear()
                 node._freed = True
+            cg = None
             for child, cg in zip(node.next, in_grads):
                 if child is None or cg is None:
                     continue
                 k = id(child)
                 prev = buffers.get(k)
                 buffers[k] = cg if prev is None else prev + cg
+            del in_grads, cg, g
     return captured
+
+
+_UNSHARED = 3
 
 
 def _accumulate_leaf(leaf, g, capture, captured, accumulate) -> None:
@@ -134,9 +141,19 @@ def _accumulate_leaf(leaf, g, capture, captured, accumulate) -> None:
     if not accumulate:
         return
     if leaf.grad is None:
-        # NOTE: a copy, so later in-place accumulation never writes into a buffer that another
-        # gradient shares (Add's backward hands the same array to both inputs).
-        leaf.grad = Tensor._wrap(g.astype(leaf._data.dtype, copy=True), leaf._device, False)
+        # NOTE: later accumulation writes into .grad in place, so .grad must own its buffer. A
+        # gradient array that owns its memory and that nothing else references (the caller's
+        # local, our parameter, getrefcount's argument: 3) is adopted as is; anything shared
+        # (Add's backward hands one array to both inputs, a node kept by retain_graph) is copied.
+        if (
+            g.base is None
+            and g.dtype == leaf._data.dtype
+            and g.flags.writeable
+            and sys.getrefcount(g) <= _UNSHARED
+        ):
+            leaf.grad = Tensor._wrap(g, leaf._device, False)
+        else:
+            leaf.grad = Tensor._wrap(g.astype(leaf._data.dtype, copy=True), leaf._device, False)
     else:
         leaf.grad._data += g
         leaf.grad._version.value += 1
