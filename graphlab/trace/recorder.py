@@ -501,7 +501,7 @@ def _install() -> None:
     function.op_observers.append(_on_op)
     engine.backward_observers.append(_on_backward)
     _transfer_handle = transfer.add_observer(_on_transfer)
-    module_mod.module_observers.append(_on_module)
+    module_mod.top_level_observers.append(_on_top_level)
     lazy_mod.lazy_init_observers.append(_on_init)
 
 
@@ -516,7 +516,7 @@ def _uninstall() -> None:
     for lst, fn in (
         (function.op_observers, _on_op),
         (engine.backward_observers, _on_backward),
-        (module_mod.module_observers, _on_module),
+        (module_mod.top_level_observers, _on_top_level),
         (lazy_mod.lazy_init_observers, _on_init),
     ):
         with contextlib.suppress(ValueError):
@@ -575,24 +575,23 @@ def _scope_of(stack: list) -> tuple[str, str]:
     return entry
 
 
-def _on_module(event: str, module) -> None:
-    # NOTE: only top-level calls matter here (scopes are read from the module stack per op);
-    # everything else returns at once, as this runs twice per module call.
-    if event == "enter" and len(_scope_local.stack) == 1:
-        try:
-            _top_level_call(_tls, module, sys._getframe(1))
-        except Exception as exc:  # noqa: BLE001 - the recorder must never break the user's call
-            _broken(_tls.current, exc)
+def _on_top_level(module, args: tuple, kwargs: dict) -> None:
+    # NOTE: only top-level calls start passes (scopes are read from the module stack per op), so
+    # the recorder listens to those alone and nested module calls keep Module's fast path.
+    try:
+        _top_level_call(_tls, module, args, kwargs)
+    except Exception as exc:  # noqa: BLE001 - the recorder must never break the user's call
+        _broken(_tls.current, exc)
 
 
-def _top_level_call(st: _ThreadState, module, frame) -> None:
+def _top_level_call(st: _ThreadState, module, args: tuple, kwargs: dict) -> None:
     p = st.current
     if p is not None and p.open and not p.auto:
         _add_root(p, module)  # NOTE: inside record(): one trace for every call in the block
         return
     if not _options.enabled:
         return
-    if p is not None and p.open and not p.backward_seen and _continues(p, frame):
+    if p is not None and p.open and not p.backward_seen and _continues(p, args, kwargs):
         _add_root(p, module)
         return
     if p is not None:
@@ -604,15 +603,11 @@ def _top_level_call(st: _ThreadState, module, frame) -> None:
     _push(Trace._live(p))
 
 
-def _continues(p: _Pass, frame) -> bool:
-    """Whether the module call in ``frame`` (``Module._call_impl``) takes a tensor produced by
-    an op of pass ``p`` (only looked at once per top-level call)."""
-    if frame is None or frame.f_code.co_name != "_call_impl":
-        return False
-    loc = frame.f_locals
-    kwargs = loc.get("kwargs") or {}
+def _continues(p: _Pass, args: tuple, kwargs: dict) -> bool:
+    """Whether a top-level module call with ``args``/``kwargs`` takes a tensor produced by an
+    op of pass ``p`` (only looked at once per top-level call)."""
     vid_of = p.vid_of
-    for a in (*loc.get("args", ()), *kwargs.values()):
+    for a in (*args, *(kwargs or {}).values()):
         for t in a if isinstance(a, (tuple, list)) else (a,):
             if isinstance(t, Tensor):
                 e = vid_of.get(id(t))

@@ -28,7 +28,13 @@ from ...tensor import Tensor
 from ..parameter import Buffer, Parameter, is_lazy
 from .hooks import BackwardHookCall, Hook, add_hook
 
-__all__ = ["Module", "current_scope", "module_observers", "add_module_observer"]
+__all__ = [
+    "Module",
+    "current_scope",
+    "module_observers",
+    "add_module_observer",
+    "top_level_observers",
+]
 
 # ----- scopes: which modules are running right now --------------------------------------------
 
@@ -43,6 +49,10 @@ _scope = _Scope()
 # Callables ``fn(event, module)`` told when a module's call starts (``"enter"``) and ends
 # (``"exit"``, also when it raises). The trace recorder hooks in here; empty means no cost.
 module_observers: list = []
+
+# Callables ``fn(module, args, kwargs)`` told when a *top-level* call starts (no module above it
+# on this thread's stack). Cheaper than ``module_observers``: nested calls keep the fast path.
+top_level_observers: list = []
 
 
 def current_scope() -> list[Module]:
@@ -213,6 +223,9 @@ class Module:
         stack = _scope.stack
         stack.append(self)
         try:
+            if top_level_observers and len(stack) == 1:
+                for obs in tuple(top_level_observers):
+                    obs(self, args, kwargs)
             if (
                 self._forward_pre_hooks
                 or self._forward_hooks
