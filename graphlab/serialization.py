@@ -32,6 +32,7 @@ _ALIGN = 64
 _PREFIX = struct.Struct("<8sIQ")  # magic, version, header length
 _DIGEST = 32
 _MAX_HEADER = 1 << 30
+_DTYPE_NAMES = frozenset(d.name for d in _dtype.ALL)
 
 
 class SerializationError(ValueError):
@@ -232,7 +233,7 @@ class _Reader:
             self.fail("checksum mismatch: the file is corrupted or truncated")
         try:
             header = json.loads(blob[_PREFIX.size : _PREFIX.size + hlen].decode())
-        except (UnicodeDecodeError, ValueError) as exc:
+        except (UnicodeDecodeError, ValueError, RecursionError) as exc:
             self.fail(f"header is not valid JSON ({exc})")
         self.data_start = _PREFIX.size + hlen
         self.data_end = len(blob) - _DIGEST
@@ -251,7 +252,7 @@ class _Reader:
         for i, s in enumerate(h["storages"]):
             if not isinstance(s, dict):
                 self.fail(f"storage {i}: expected an object")
-            if s.get("dtype") not in {d.name for d in _dtype.ALL}:
+            if not isinstance(s.get("dtype"), str) or s["dtype"] not in _DTYPE_NAMES:
                 self.fail(f"storage {i}: unsupported dtype {s.get('dtype')!r}")
             shape, off, n = s.get("shape"), s.get("offset"), s.get("nbytes")
             if not isinstance(shape, list) or not all(
@@ -267,6 +268,10 @@ class _Reader:
                 self.fail(f"storage {i}: data runs past the end of the file (truncated?)")
             if not isinstance(s.get("device"), str):
                 self.fail(f"storage {i}: malformed device")
+            try:
+                _device(s["device"])
+            except (TypeError, ValueError):
+                self.fail(f"storage {i}: unknown device {s['device']!r}")
         for i, t in enumerate(h["tensors"]):
             if (
                 not isinstance(t, dict)
@@ -358,7 +363,7 @@ class _Reader:
                 self.fail("malformed big int")
         if t == "float" and node.get("v") in ("nan", "inf", "-inf"):
             return float(node["v"])
-        if t == "dtype" and node.get("v") in {d.name for d in _dtype.ALL}:
+        if t == "dtype" and isinstance(node.get("v"), str) and node["v"] in _DTYPE_NAMES:
             return _dtype.to_dtype(node["v"])
         if t == "device" and isinstance(node.get("v"), str):
             try:
