@@ -34,9 +34,9 @@ Tied parameters (one tensor, several names) are HDF5 **hard links**: one dataset
 name, so ``f["parameters/2/weight"].id == f["parameters/4/weight"].id`` and the data is stored
 once; loading gives one shared array. Tensors are stored contiguously, or chunked (chunks of at
 most 4 MiB, cut along the leading axes) when ``gzip``/``lzf`` compression is asked for — chunking
-without a filter only costs throughput (see ``bench/io.py``). They are written one at a time (a ``cpu`` tensor is written from its own
-storage; one on another device is copied to the host once) into a temporary file in the target's
-folder that replaces the target atomically.
+without a filter only costs throughput (see ``bench/io.py``). They are written one at a time (a
+``cpu`` tensor is written from its own storage; one on another device is copied to the host
+once) into a temporary file in the target's folder that replaces the target atomically.
 
 Lazy models: an uninitialized (lazy) parameter or buffer is saved *as such*, an empty dataset
 (``h5py.Empty``, no shape) with ``lazy=True`` and its dtype. :func:`load` lists it in
