@@ -9,6 +9,8 @@ from collections import OrderedDict
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import graphlab as gl
 from graphlab import serialization
@@ -161,3 +163,76 @@ def test_file_objects(tmp_path):
     gl.save([gl.ones(2)], buf)
     buf.seek(0)
     assert gl.equal(gl.load(buf)[0], gl.ones(2))
+
+
+_DTYPES = [
+    gl.float16,
+    gl.float32,
+    gl.float64,
+    gl.int8,
+    gl.int16,
+    gl.int32,
+    gl.int64,
+    gl.uint8,
+    gl.bool,
+]
+
+
+@st.composite
+def _saveable(draw, depth=0):
+    """Nested lists/tuples/dicts of tensors (some shared) and plain values."""
+    leaf = st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(-(2**70), 2**70),
+        st.floats(allow_nan=False),
+        st.text(max_size=5),
+        st.builds(
+            lambda shape, d, seed: gl.tensor(
+                np.random.default_rng(seed).standard_normal(shape) * 10
+            ).to(d),
+            st.lists(st.integers(0, 3), max_size=3).map(tuple),
+            st.sampled_from(_DTYPES),
+            st.integers(0, 100),
+        ),
+    )
+    if depth >= 2:
+        return draw(leaf)
+    child = _saveable(depth=depth + 1)
+    return draw(
+        st.one_of(
+            leaf,
+            st.lists(child, max_size=3),
+            st.lists(child, max_size=3).map(tuple),
+            st.dictionaries(st.one_of(st.text(max_size=4), st.integers(-5, 5)), child, max_size=3),
+        )
+    )
+
+
+def _same(a, b) -> bool:
+    if isinstance(a, gl.Tensor):
+        return (
+            isinstance(b, gl.Tensor)
+            and a.dtype is b.dtype
+            and a.shape == b.shape
+            and np.array_equal(a.numpy(), b.numpy())
+        )
+    if isinstance(a, (list, tuple)):
+        return type(a) is type(b) and len(a) == len(b) and all(map(_same, a, b))
+    if isinstance(a, dict):
+        return list(a) == list(b) and all(_same(a[k], b[k]) for k in a)
+    return a == b and type(a) is type(b)
+
+
+@given(obj=_saveable())
+@settings(max_examples=60, deadline=None)
+def test_round_trip_property(obj):
+    import io
+
+    buf = io.BytesIO()
+    gl.save([obj, obj], buf)  # the same object twice: tensors inside must come back shared
+    buf.seek(0)
+    back = gl.load(buf)
+    assert _same(back[0], obj) and _same(back[1], obj)
+    if isinstance(obj, gl.Tensor):
+        assert back[0] is back[1]
