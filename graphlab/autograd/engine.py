@@ -13,6 +13,19 @@ import numpy as np
 from . import grad_mode
 from .function import Op
 
+_Tensor = None  # graphlab.tensor.Tensor, bound on first use (tensor.py imports this module)
+
+
+def _tensor_cls():
+    """The Tensor class, imported once (a function-level import costs ~0.5 µs per call)."""
+    global _Tensor
+    if _Tensor is None:
+        from ..tensor import Tensor
+
+        _Tensor = Tensor
+    return _Tensor
+
+
 # Observers of every backward step (the trace recorder hooks in here).
 backward_observers: list = []
 
@@ -71,8 +84,7 @@ def run_backward(roots, grads, retain_graph=False, capture=None, accumulate=True
     ``capture`` maps ``id(node)`` of requested inputs to a slot; their gradients are returned in
     a dict instead of (or besides) being accumulated into ``.grad``.
     """
-    from ..tensor import Tensor
-
+    Tensor = _Tensor or _tensor_cls()  # noqa: N806 - the class, bound once
     buffers: dict[int, object] = {}
     starts = []
     for t, g in zip(roots, grads):
@@ -128,8 +140,7 @@ _UNSHARED = 3
 
 
 def _accumulate_leaf(leaf, g, capture, captured, accumulate) -> None:
-    from ..tensor import Tensor
-
+    Tensor = _Tensor or _tensor_cls()  # noqa: N806 - the class, bound once
     if leaf._hooks:
         for hook in list(leaf._hooks):
             r = hook(Tensor._wrap(g, leaf._device, False))

@@ -27,11 +27,13 @@ class ClassIndexLoss(Op):
     ``'mean'`` divides by the total weight of the non-ignored targets, as PyTorch does.
     """
 
-    def forward(self, x, target, weight, ignore_index, smoothing, reduction, from_logits):
+    def forward(
+        self, x, target, weight, ignore_index, smoothing, reduction, from_logits, all_valid=False
+    ):
         xp = self.xp
         self.fast = weight is None and not smoothing and from_logits and x.ndim == 2
         if self.fast:
-            return self._forward_fast(x, target, ignore_index, reduction)
+            return self._forward_fast(x, target, ignore_index, reduction, all_valid)
         c = x.shape[1]
         valid = target != ignore_index
         t = xp.where(valid, target, 0).astype(xp.int64, copy=False)
@@ -61,13 +63,13 @@ class ClassIndexLoss(Op):
             # NOTE: every target ignored gives 0/0 = nan, PyTorch's answer too.
             return (total / self.denom).astype(x.dtype)
 
-    def _forward_fast(self, x, target, ignore_index, reduction):
+    def _forward_fast(self, x, target, ignore_index, reduction, all_valid):
         """The common case of a training step: ``cross_entropy(logits (N, C), labels)``, no
         class weights, no smoothing. The same math in fewer passes: softmax ``p`` is formed once
         and kept, so backward is ``p - onehot`` scaled, with no exp and no dense one-hot."""
         xp = self.xp
-        valid = target != ignore_index
-        t = xp.where(valid, target, 0)
+        # NOTE: ``all_valid`` (checked by the caller) means no target is ignored: no masking.
+        t = target if all_valid else xp.where(target != ignore_index, target, 0)
         rows = xp.arange(x.shape[0])
         m = x.max(axis=1, keepdims=True)
         p = x - m
@@ -76,15 +78,15 @@ class ClassIndexLoss(Op):
         # -log_softmax(x)[t] = log(sum(exp(x - m))) - (x[t] - m)
         nll = xp.log(s[:, 0]) - (x[rows, t] - m[:, 0])
         p /= s
-        wt = valid.astype(x.dtype)
-        loss = nll * wt
+        wt = None if all_valid else (target != ignore_index).astype(x.dtype)
+        loss = nll if wt is None else nll * wt
         self.p, self.t, self.rows, self.wt, self.reduction = p, t, rows, wt, reduction
         if reduction == "none":
             return loss
         total = loss.sum()
         if reduction == "sum":
             return total.astype(x.dtype)
-        self.denom = denom = wt.sum()
+        self.denom = denom = wt.sum() if wt is not None else x.shape[0]
         if xp is not np or denom != 0:  # NOTE: skips errstate's cost (CuPy never warns)
             return (total / denom).astype(x.dtype)
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -98,8 +100,8 @@ class ClassIndexLoss(Op):
             else:
                 with np.errstate(invalid="ignore", divide="ignore"):
                     g = g / self.denom
-        gv = (wt * g).astype(p.dtype, copy=False)  # (N,): each row's loss gradient
-        grad = p * gv[:, None]
+        gv = (g if wt is None else wt * g).astype(p.dtype, copy=False)  # each row's gradient
+        grad = p * (gv[:, None] if gv.ndim else gv)
         grad[self.rows, self.t] -= gv
         return grad, None, None
 

@@ -162,16 +162,23 @@ def _class_index_loss(name, x, target, weight, ignore_index, smoothing, reductio
     w = _class_weight(name, weight, x)
     c = x.shape[0] if squeeze else x.shape[1]
     t = target._data
+    all_valid = False
     if target.device.type == "cpu" and t.size:
         # NOTE: checked on the CPU only; on a GPU this would be a host sync on every step (PyTorch
         # checks there with an asynchronous device assert instead).
-        bad = (t != ignore_index) & ((t < 0) | (t >= c))
-        if bad.any():
-            raise IndexError(
-                f"{name}: target {int(t[bad].reshape(-1)[0])} is out of bounds: class indices "
-                f"must be in [0, {c}) for input of shape {tuple(x.shape)} (or equal "
-                f"ignore_index={ignore_index})"
-            )
+        lo, hi = int(t.min()), int(t.max())
+        if lo < 0 or hi >= c:
+            bad = (t != ignore_index) & ((t < 0) | (t >= c))
+            if bad.any():
+                raise IndexError(
+                    f"{name}: target {int(t[bad].reshape(-1)[0])} is out of bounds: class "
+                    f"indices must be in [0, {c}) for input of shape {tuple(x.shape)} (or equal "
+                    f"ignore_index={ignore_index})"
+                )
+        else:
+            # NOTE: every target is a class and none can equal ignore_index: the kernel may skip
+            # its masking (the common training step).
+            all_valid = not lo <= ignore_index <= hi
     if squeeze:
         x, t = x.reshape(1, c), t.reshape(1)
     out = L.ClassIndexLoss.apply(
@@ -182,6 +189,7 @@ def _class_index_loss(name, x, target, weight, ignore_index, smoothing, reductio
         smoothing=float(smoothing),
         reduction=reduction,
         from_logits=from_logits,
+        all_valid=all_valid,
     )
     return out.reshape(()) if squeeze and reduction == "none" else out
 
