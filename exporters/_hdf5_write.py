@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 from collections.abc import Iterator
 
 import h5py
@@ -24,6 +23,7 @@ from graphlab.inspect.snapshot import Snapshot, _traces
 from graphlab.inspect.tables import TensorInfo, _model_entries, tied_parameters
 from graphlab.inspect.tree import ModuleNode, module_tree
 from graphlab.nn.modules.lazy import LazyInitRecord
+from graphlab.serialization import atomic_path
 from graphlab.trace.events import BackwardEvent, InitEvent, OpEvent, SyncEvent, TransferEvent
 
 FORMAT = "graphlab.hdf5"
@@ -334,43 +334,25 @@ def write(source, path, grads, buffers, optimizer, traces, compression) -> None:
             f"{type(source).__name__}; pass the model (or graphlab.inspect.snapshot(model))"
         )
     path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-" + os.path.basename(path) + "-", dir=folder)
-    os.close(fd)
-    try:
-        with h5py.File(tmp, "w") as f:
-            f.attrs.update(
-                format=FORMAT,
-                version=VERSION,
-                name=name,
-                tied=_jdump([list(g) for g in tied]),
-                lazy_inits=_lazy_json(lazy_inits),
-            )
-            for group in ("parameters", "gradients", "buffers"):
-                f.create_group(group)
-            w = _Writer(f, compression)
-            order: dict[str, list[str]] = {"parameters": [], "gradients": [], "buffers": []}
-            for item in items:
-                w.tensor(*item)
-                order[item[0]].append(item[1])
-            # NOTE: HDF5 lists a group's members by name; the model's order is kept here.
-            for group, names in order.items():
-                f[group].attrs["order"] = _jdump(names)
-            _write_modules(f, tree, full_repr)
-            if opt is not None:
-                _write_optimizer(f, opt)
-            _write_traces(f, trs)
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    dir_fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
+        f.attrs.update(
+            format=FORMAT,
+            version=VERSION,
+            name=name,
+            tied=_jdump([list(g) for g in tied]),
+            lazy_inits=_lazy_json(lazy_inits),
+        )
+        for group in ("parameters", "gradients", "buffers"):
+            f.create_group(group)
+        w = _Writer(f, compression)
+        order: dict[str, list[str]] = {"parameters": [], "gradients": [], "buffers": []}
+        for item in items:
+            w.tensor(*item)
+            order[item[0]].append(item[1])
+        # NOTE: HDF5 lists a group's members by name; the model's order is kept here.
+        for group, names in order.items():
+            f[group].attrs["order"] = _jdump(names)
+        _write_modules(f, tree, full_repr)
+        if opt is not None:
+            _write_optimizer(f, opt)
+        _write_traces(f, trs)

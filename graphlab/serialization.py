@@ -11,6 +11,7 @@ leaves either the old file or the new one.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
@@ -158,27 +159,34 @@ def save(obj, f) -> None:
     atomic_write(os.fspath(f), write)
 
 
-def atomic_write(path: str, write) -> None:
-    """Call ``write(file)`` on a temporary file beside ``path``, then atomically replace it."""
+@contextlib.contextmanager
+def atomic_path(path: str):
+    """Yield a temporary path beside ``path``; when the block ends, fsync it, atomically
+    replace ``path`` with it and fsync the folder. On an error the temporary file is removed and
+    ``path`` is left as it was. (Used by ``graphlab.save`` and ``exporters.hdf5``.)"""
     folder = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=".tmp-" + os.path.basename(path) + "-", dir=folder)
+    os.close(fd)
     try:
-        with os.fdopen(fd, "wb") as out:
-            write(out)
-            out.flush()
-            os.fsync(out.fileno())
+        yield tmp
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
-        try:
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
-        except OSError:
-            pass
         raise
     dir_fd = os.open(folder, os.O_RDONLY)
     try:
         os.fsync(dir_fd)
     finally:
         os.close(dir_fd)
+
+
+def atomic_write(path: str, write) -> None:
+    """Call ``write(file)`` on a temporary file beside ``path``, then atomically replace it."""
+    with atomic_path(path) as tmp, open(tmp, "wb") as out:
+        write(out)
 
 
 # ----- loading ----------------------------------------------------------------------------------
