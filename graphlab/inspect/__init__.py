@@ -4,6 +4,8 @@
 - :func:`module_tree` — a frozen :class:`ModuleNode` tree, printable as indented text;
 - :func:`parameter_table` / :func:`format_parameter_table` — one :class:`ParameterRow` per
   parameter name (shape, dtype, device, statistics, gradient statistics, tie group, lazy state);
+- :func:`session` / :func:`record_session` — a :class:`Session`: every model a program ran,
+  each as a Snapshot with the passes it started (what the workbench opens);
 - :func:`snapshot` — a :class:`Snapshot`: the model's state as pure host data (NumPy arrays,
   frozen records, no live tensors), which the exporters write and the workbench shows.
 
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 from .format import format_parameter_table
 from .hostdata import OptimizerState
+from .session import Session, SessionRecorder, record_session, session
 from .snapshot import Snapshot, snapshot
 from .tables import (
     ParameterRow,
@@ -29,6 +32,8 @@ __all__ = [
     "ModuleNode",
     "OptimizerState",
     "ParameterRow",
+    "Session",
+    "SessionRecorder",
     "Snapshot",
     "Stats",
     "TensorInfo",
@@ -36,6 +41,8 @@ __all__ = [
     "format_parameter_table",
     "module_tree",
     "parameter_table",
+    "record_session",
+    "session",
     "snapshot",
     "tied_parameters",
 ]

@@ -27,6 +27,10 @@ from ..tensor import Tensor
 
 __all__ = ["Optimizer"]
 
+# Callables ``fn(optimizer)`` told when an optimizer has been built (graphlab.inspect's session
+# recorder keeps the optimizers a program makes); empty means no cost.
+creation_observers: list = []
+
 
 def _device_ctx(dev):
     """CuPy's device context for a CUDA parameter (kernels must launch on its device)."""
@@ -93,6 +97,8 @@ class Optimizer:
             groups = [{"params": groups}]
         for g in groups:
             self.add_param_group(g)
+        for obs in tuple(creation_observers):
+            obs(self)
 
     # ----- parameter groups ---------------------------------------------------------------------
     def add_param_group(self, param_group: dict[str, Any]) -> None:

@@ -1,0 +1,89 @@
+"""The workbench app: tabs, number keys, model and pass selection, help, search, export, errors."""
+
+from __future__ import annotations
+
+import pytest
+
+textual = pytest.importorskip("textual")
+
+from tests.tui.conftest import screen_text  # noqa: E402
+from tui.app import Workbench  # noqa: E402
+from tui.views import VIEWS  # noqa: E402
+
+
+async def test_number_keys_switch_views(demo_session):
+    app = Workbench(demo_session)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        for i, (tab, view) in enumerate(VIEWS):
+            await pilot.press(str(i + 1))
+            await pilot.pause()
+            assert app.active_view is app.query_one(f"#{tab}-view")
+            assert f"{i + 1} {view.TITLE}" in screen_text(app)
+
+
+async def test_status_names_model_and_pass(demo_session):
+    app = Workbench(demo_session)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        text = screen_text(app)
+        assert "chimera" in text and "pass 2/2" in text
+        await pilot.press("left_square_bracket")
+        await pilot.pause()
+        assert "pass 1/2" in screen_text(app)
+        await pilot.press("m")
+        await pilot.pause()
+        assert app.snapshot.name == "tied"
+        assert "tied" in screen_text(app)
+
+
+async def test_help_lists_every_binding(demo_session):
+    app = Workbench(demo_session)
+    async with app.run_test(size=(120, 50)) as pilot:
+        await pilot.press("question_mark")
+        await pilot.pause()
+        text = screen_text(app)
+        for word in ("Help", "Search", "Export", "Quit", "Prev pass", "Next pass"):
+            assert word in text
+        await pilot.press("escape")
+        await pilot.pause()
+        assert "Keys (Esc closes)" not in screen_text(app)
+
+
+async def test_loader_error_shows_traceback_and_app_stays_usable():
+    def broken():
+        raise ValueError("no such session: demo.h5 is corrupt")
+
+    app = Workbench(loader=broken)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        text = screen_text(app)
+        assert "Could not load the session" in text
+        assert "demo.h5 is corrupt" in text
+        await pilot.press("escape")
+        await pilot.pause()
+        await pilot.press("2")
+        await pilot.pause()
+        assert app.active_view.TITLE == "Parameters"
+
+
+async def test_loader_runs_in_a_worker(demo_session):
+    app = Workbench(loader=lambda: demo_session)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.session is demo_session
+        assert "chimera" in screen_text(app)
+
+
+async def test_start_error_screen(demo_session):
+    app = Workbench(demo_session, error=("script.py raised", "Traceback ...\nKeyError: 'x'"))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        assert "KeyError: 'x'" in screen_text(app)
+
+
+def test_needs_a_session_or_loader():
+    with pytest.raises(ValueError, match="session or a loader"):
+        Workbench()

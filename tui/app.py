@@ -1,0 +1,244 @@
+"""The workbench: a Textual app over a :class:`~graphlab.inspect.Session`.
+
+The app owns the selection — which model, which of its recorded passes — and hands it down to the
+eight views (:mod:`tui.views`); views send messages up to change it. A session can be given
+ready-made or as a ``loader`` that runs in a worker thread (opening a big file, building the
+demo), so the first screen paints at once and the UI never waits on it.
+"""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+
+from textual import on, work
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.reactive import reactive
+from textual.widgets import Footer, Header, Select, Static, TabbedContent, TabPane
+
+from graphlab.inspect.session import Session
+
+from .fmt import count
+from .screens.error import ErrorScreen
+from .screens.export import ExportScreen
+from .screens.help import HelpScreen
+from .views import VIEWS, View
+from .widgets.search_bar import SearchBar
+
+__all__ = ["Workbench"]
+
+
+class Workbench(App):
+    """The graphlab workbench (``graphlab``, ``graphlab tui PATH``, ``inspect.show``).
+
+    ``session``: what to show; or ``loader``: a callable returning the Session, run in a worker.
+    ``error``: ``(title, text)`` to show at start (a script that raised; the session then holds
+    what it recorded before the error).
+    """
+
+    CSS_PATH = "workbench.tcss"
+    TITLE = "graphlab workbench"
+    BINDINGS = [
+        *[
+            Binding(str(i + 1), f"show_view('{tab}')", view.TITLE, show=False)
+            for i, (tab, view) in enumerate(VIEWS)
+        ],
+        Binding("question_mark", "help", "Help"),
+        Binding("slash", "search", "Search"),
+        Binding("e", "export", "Export"),
+        Binding("left_square_bracket", "step_pass(-1)", "Prev pass"),
+        Binding("right_square_bracket", "step_pass(1)", "Next pass"),
+        Binding("m", "next_model", "Next model", show=False),
+        Binding("q", "quit", "Quit"),
+    ]
+
+    #: position of the selected model in ``session.models``, and of the pass in its traces
+    model_position: reactive[int] = reactive(0, init=False)
+    pass_position: reactive[int | None] = reactive(None, init=False)
+
+    def __init__(
+        self,
+        session: Session | None = None,
+        *,
+        loader: Callable[[], Session] | None = None,
+        error: tuple[str, str] | None = None,
+        title: str | None = None,
+    ):
+        super().__init__()
+        if session is None and loader is None:
+            raise ValueError("Workbench: give a session or a loader (a callable returning one)")
+        self.session = session
+        self._loader = loader
+        self._start_error = error
+        self.loading_error: str | None = None
+        if title:
+            self.title = title
+
+    # ----- layout -----------------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="bar"):
+            yield Select([], prompt="model", id="model", allow_blank=True)
+            yield Static("", id="status")
+        with TabbedContent(id="tabs"):
+            for i, (tab, view_cls) in enumerate(VIEWS):
+                with TabPane(f"{i + 1} {view_cls.TITLE}", id=tab):
+                    yield view_cls(id=f"{tab}-view")
+        yield SearchBar()
+        yield Footer()
+
+    def on_mount(self) -> None:
+        if self.session is not None:
+            self._session_ready(self.session)
+        else:
+            self.query_one("#status", Static).update("loading…")
+            self._load()
+        if self._start_error is not None:
+            self.push_screen(ErrorScreen(*self._start_error))
+
+    @work(thread=True, exclusive=True, group="load")
+    def _load(self) -> None:
+        try:
+            session = self._loader()
+        except Exception as exc:  # noqa: BLE001 - shown in the UI, the app stays usable
+            text = "".join(traceback.format_exception(exc))
+            self.call_from_thread(self._load_failed, text)
+            return
+        self.call_from_thread(self._session_ready, session)
+
+    def _load_failed(self, text: str) -> None:
+        self.loading_error = text
+        self.query_one("#status", Static).update("nothing loaded (see the error)")
+        self.push_screen(ErrorScreen("Could not load the session", text))
+
+    def _session_ready(self, session: Session) -> None:
+        self.session = session
+        self.sub_title = f"{session.name} ({session.source})" if session.source else session.name
+        select = self.query_one("#model", Select)
+        select.set_options([(m.name, i) for i, m in enumerate(session.models)])
+        if not session.models:
+            self.notify("the session holds no model (nothing was called)", severity="warning")
+            self._hand_down()
+            return
+        select.value = 0
+        self.model_position = 0
+        self._select_model(0)
+        self.active_view.focus_first()
+
+    # ----- selection --------------------------------------------------------------------------
+    @property
+    def snapshot(self):
+        """The selected model's Snapshot (None before loading or with no model)."""
+        if self.session is None or not self.session.models:
+            return None
+        return self.session.models[self.model_position]
+
+    @property
+    def trace(self):
+        """The selected pass (None when the model recorded none)."""
+        snap = self.snapshot
+        if snap is None or self.pass_position is None or not snap.traces:
+            return None
+        return snap.traces[self.pass_position]
+
+    def _select_model(self, position: int) -> None:
+        self.model_position = position
+        traces = self.snapshot.traces
+        self.pass_position = len(traces) - 1 if traces else None
+        if not traces:
+            self.notify(
+                f"{self.snapshot.name} has no recorded pass: the Trace, Transfers and Anomalies "
+                "views are empty",
+                severity="warning",
+            )
+        self._hand_down()
+
+    def watch_pass_position(self, old, new) -> None:
+        if old != new and self.session is not None:
+            self._hand_down()
+
+    def _hand_down(self) -> None:
+        trace = self.trace
+        for view in self.query(View):
+            view.show_data(self.session, self.snapshot, trace, self.pass_position)
+        self._update_status()
+
+    def _update_status(self) -> None:
+        snap, trace = self.snapshot, self.trace
+        if snap is None:
+            self.query_one("#status", Static).update("no model")
+            return
+        parts = [f"{snap.name}: {count(snap.num_parameters)} parameters"]
+        if trace is None:
+            parts.append("no recorded pass")
+        else:
+            parts.append(
+                f"pass {self.pass_position + 1}/{len(snap.traces)} · {count(len(trace.events))} "
+                f"events · level {trace.level}"
+            )
+        self.query_one("#status", Static).update("  ·  ".join(parts))
+
+    @on(Select.Changed, "#model")
+    def _model_changed(self, event: Select.Changed) -> None:
+        if isinstance(event.value, int) and event.value != self.model_position:
+            self._select_model(event.value)
+
+    @on(View.PassChosen)
+    def _pass_chosen(self, event: View.PassChosen) -> None:
+        self.pass_position = event.index
+
+    @on(View.JumpToModule)
+    def _jump_to_module(self, event: View.JumpToModule) -> None:
+        self.action_show_view("modules")
+        self.query_one("#modules-view", View).select_module(event.scope)
+
+    # ----- actions ----------------------------------------------------------------------------
+    @property
+    def active_view(self) -> View:
+        """The view whose tab is showing."""
+        tab = self.query_one("#tabs", TabbedContent).active
+        return self.query_one(f"#{tab}-view", View)
+
+    def action_show_view(self, tab: str) -> None:
+        self.query_one("#tabs", TabbedContent).active = tab
+        self.active_view.focus_first()
+
+    def action_step_pass(self, step: int) -> None:
+        snap = self.snapshot
+        if snap is None or not snap.traces:
+            self.bell()
+            return
+        self.pass_position = max(0, min(len(snap.traces) - 1, (self.pass_position or 0) + step))
+
+    def action_next_model(self) -> None:
+        if self.session is None or len(self.session.models) < 2:
+            self.bell()
+            return
+        self.query_one("#model", Select).value = (self.model_position + 1) % len(
+            self.session.models
+        )
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen(self, self.active_view))
+
+    def action_search(self) -> None:
+        self.query_one(SearchBar).open(self.active_view.TITLE)
+
+    @on(SearchBar.Submitted)
+    def _search(self, event: SearchBar.Submitted) -> None:
+        view = self.active_view
+        self.notify(view.search(event.text), title=f"search {view.TITLE}")
+
+    def action_export(self) -> None:
+        if self.session is None:
+            self.notify("nothing to export yet", severity="warning")
+            return
+        self.push_screen(ExportScreen(self.session, self.snapshot, self.trace, self.active_view))
+
+    @staticmethod
+    def css_path() -> Path:
+        """The stylesheet (for tools that want to read it)."""
+        return Path(__file__).with_name("workbench.tcss")
