@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 import graphlab as gl
-from graphlab import __main__ as cli
 from graphlab import nn
+from tui import cli, scripts
 
 ROOT = Path(__file__).resolve().parent.parent
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz dot not installed")
@@ -61,10 +61,10 @@ def test_help(args):
     assert "usage: graphlab" in res.stdout
 
 
-def test_no_arguments_still_runs_the_demo(monkeypatch):
+def test_no_arguments_opens_the_demo(monkeypatch):
     called = []
-    monkeypatch.setattr(cli, "_demo", lambda: called.append(True) or 0)
-    assert cli.main([]) == 0 and called == [True]
+    monkeypatch.setattr(cli.commands, "demo", lambda args: called.append(args.steps) or 0)
+    assert cli.main([]) == 0 and called == [3]
 
 
 def test_export_dot_last_pass(script, tmp_path):
@@ -113,7 +113,7 @@ def test_missing_or_wrong_script_exits_2(tmp_path, kind):
     txt = tmp_path / "notes.txt"
     txt.write_text("hello")
     res = run("export", kind, txt, "-o", tmp_path / "x")
-    assert res.returncode == 2 and "is not a .py file" in res.stderr
+    assert res.returncode == 2 and "is not a .py or .h5 or .hdf5 file" in res.stderr
 
 
 def test_usage_errors_exit_2(script, tmp_path):
@@ -143,7 +143,7 @@ def test_top_level_models_rule():
     gl.manual_seed(0)
     net = nn.Sequential(nn.Linear(2, 2))
     head = nn.Linear(2, 1)
-    found = cli._top_models({"net": net, "inner": net[0], "head": head, "alias": net, "n": 3})
+    found = scripts.top_models({"net": net, "inner": net[0], "head": head, "alias": net, "n": 3})
     assert found == [("net", net), ("head", head)]
 
 

@@ -6,6 +6,8 @@
   parameter name (shape, dtype, device, statistics, gradient statistics, tie group, lazy state);
 - :func:`session` / :func:`record_session` — a :class:`Session`: every model a program ran,
   each as a Snapshot with the passes it started (what the workbench opens);
+- :func:`summary` / :func:`format_summary` — the model summary table (``graphlab summary``);
+- :func:`show` — open the workbench on live objects (returns when it is closed);
 - :func:`snapshot` — a :class:`Snapshot`: the model's state as pure host data (NumPy arrays,
   frozen records, no live tensors), which the exporters write and the workbench shows.
 
@@ -17,7 +19,9 @@ from __future__ import annotations
 from .format import format_parameter_table
 from .hostdata import OptimizerState
 from .session import Session, SessionRecorder, record_session, session
+from .show import show
 from .snapshot import Snapshot, snapshot
+from .summary import SummaryRow, format_summary, summary
 from .tables import (
     ParameterRow,
     Stats,
@@ -35,14 +39,18 @@ __all__ = [
     "Session",
     "SessionRecorder",
     "Snapshot",
+    "SummaryRow",
     "Stats",
     "TensorInfo",
     "array_stats",
     "format_parameter_table",
+    "format_summary",
     "module_tree",
     "parameter_table",
     "record_session",
     "session",
+    "show",
     "snapshot",
+    "summary",
     "tied_parameters",
 ]

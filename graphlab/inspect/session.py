@@ -103,6 +103,23 @@ def _optimizer_of(model, optimizers: Iterable) -> object | None:
     return None
 
 
+def frozen(trace):
+    """``trace`` as it is now: a still-open pass keeps growing, its frozen copy does not."""
+    from ..trace import Trace
+
+    if not trace.recording:
+        return trace
+    return Trace(
+        trace.events,
+        index=trace.index,
+        roots=trace.roots,
+        level=trace.level,
+        timing=trace.timing,
+        dropped=trace.dropped,
+        interrupted=trace.interrupted,
+    )
+
+
 def _live_optimizers() -> list:
     # NOTE: optimizers are found, not registered: the engine keeps no global list of them, and a
     # session is built once at the end of a program, where one gc walk costs little.
@@ -223,7 +240,7 @@ class SessionRecorder:
         ):
             if fn in observers:
                 observers.remove(fn)
-        ring = {t.index: t for t in traces()}
+        ring = {t.index: frozen(t) for t in traces()}
         set_trace_options(**self._old)
         if not self._models:
             self.session = Session(name=self.name, models=(), source=self.source)
