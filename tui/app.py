@@ -17,7 +17,7 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.reactive import reactive
-from textual.widgets import Footer, Header, Select, Static, TabbedContent, TabPane
+from textual.widgets import Footer, Header, Static, TabbedContent, TabPane
 
 from graphlab.inspect.session import Session
 
@@ -25,10 +25,17 @@ from .fmt import count
 from .screens.error import ErrorScreen
 from .screens.export import ExportScreen
 from .screens.help import HelpScreen
-from .views import VIEWS, View
+from .views import TAB_LABELS, VIEWS, View
 from .widgets.search_bar import SearchBar
 
-__all__ = ["Workbench"]
+__all__ = ["ModelButton", "Workbench"]
+
+
+class ModelButton(Static):
+    """The selected model's name; a click on its left or right half picks the previous/next."""
+
+    def on_click(self, event) -> None:
+        self.app.action_next_model(-1 if event.x < self.size.width // 2 else 1)
 
 
 class Workbench(App):
@@ -51,7 +58,8 @@ class Workbench(App):
         Binding("e", "export", "Export"),
         Binding("left_square_bracket", "step_pass(-1)", "Prev pass"),
         Binding("right_square_bracket", "step_pass(1)", "Next pass"),
-        Binding("m", "next_model", "Next model", show=False),
+        Binding("m", "next_model(1)", "Next model"),
+        Binding("M", "next_model(-1)", "Previous model", show=False),
         Binding("q", "quit", "Quit"),
     ]
 
@@ -81,11 +89,11 @@ class Workbench(App):
     def compose(self) -> ComposeResult:
         yield Header()
         with Horizontal(id="bar"):
-            yield Select([], prompt="model", id="model", allow_blank=True)
+            yield ModelButton("", id="model")
             yield Static("", id="status")
         with TabbedContent(id="tabs"):
             for i, (tab, view_cls) in enumerate(VIEWS):
-                with TabPane(f"{i + 1} {view_cls.TITLE}", id=tab):
+                with TabPane(f"{i + 1} {TAB_LABELS.get(tab, view_cls.TITLE)}", id=tab):
                     yield view_cls(id=f"{tab}-view")
         yield SearchBar()
         yield Footer()
@@ -117,14 +125,10 @@ class Workbench(App):
     def _session_ready(self, session: Session) -> None:
         self.session = session
         self.sub_title = f"{session.name} ({session.source})" if session.source else session.name
-        select = self.query_one("#model", Select)
-        select.set_options([(m.name, i) for i, m in enumerate(session.models)])
         if not session.models:
             self.notify("the session holds no model (nothing was called)", severity="warning")
             self._hand_down()
             return
-        select.value = 0
-        self.model_position = 0
         self._select_model(0)
         self.active_view.focus_first()
 
@@ -171,7 +175,11 @@ class Workbench(App):
         if snap is None:
             self.query_one("#status", Static).update("no model")
             return
-        parts = [f"{snap.name}: {count(snap.num_parameters)} parameters"]
+        n = len(self.session.models)
+        self.query_one("#model", ModelButton).update(
+            f"◀ {snap.name} ▶ ({self.model_position + 1}/{n})" if n > 1 else snap.name
+        )
+        parts = [f"{count(snap.num_parameters)} parameters"]
         if trace is None:
             parts.append("no recorded pass")
         else:
@@ -180,11 +188,6 @@ class Workbench(App):
                 f"events · level {trace.level}"
             )
         self.query_one("#status", Static).update("  ·  ".join(parts))
-
-    @on(Select.Changed, "#model")
-    def _model_changed(self, event: Select.Changed) -> None:
-        if isinstance(event.value, int) and event.value != self.model_position:
-            self._select_model(event.value)
 
     @on(View.PassChosen)
     def _pass_chosen(self, event: View.PassChosen) -> None:
@@ -213,13 +216,11 @@ class Workbench(App):
             return
         self.pass_position = max(0, min(len(snap.traces) - 1, (self.pass_position or 0) + step))
 
-    def action_next_model(self) -> None:
+    def action_next_model(self, step: int = 1) -> None:
         if self.session is None or len(self.session.models) < 2:
             self.bell()
             return
-        self.query_one("#model", Select).value = (self.model_position + 1) % len(
-            self.session.models
-        )
+        self._select_model((self.model_position + step) % len(self.session.models))
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen(self, self.active_view))

@@ -8,7 +8,7 @@ textual = pytest.importorskip("textual")
 
 from tests.tui.conftest import screen_text  # noqa: E402
 from tui.app import Workbench  # noqa: E402
-from tui.views import VIEWS  # noqa: E402
+from tui.views import TAB_LABELS, VIEWS  # noqa: E402
 
 
 async def test_number_keys_switch_views(demo_session):
@@ -19,15 +19,16 @@ async def test_number_keys_switch_views(demo_session):
             await pilot.press(str(i + 1))
             await pilot.pause()
             assert app.active_view is app.query_one(f"#{tab}-view")
-            assert f"{i + 1} {view.TITLE}" in screen_text(app)
+            assert f"{i + 1} {TAB_LABELS.get(tab, view.TITLE)}" in screen_text(app)
 
 
 async def test_status_names_model_and_pass(demo_session):
     app = Workbench(demo_session)
-    async with app.run_test(size=(120, 40)) as pilot:
+    async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         text = screen_text(app)
         assert "chimera" in text and "pass 2/2" in text
+        assert "8 NaN/Inf" in text  # all eight tabs fit
         await pilot.press("left_square_bracket")
         await pilot.pause()
         assert "pass 1/2" in screen_text(app)

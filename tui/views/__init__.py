@@ -24,7 +24,11 @@ VIEWS: tuple[tuple[str, type[View]], ...] = (
     ("anomalies", AnomaliesView),
 )
 
+#: short tab labels where the title is long, so that the eight tabs fit in 80 columns
+TAB_LABELS = {"parameters": "Params", "gradients": "Grads", "tied": "Tied", "anomalies": "NaN/Inf"}
+
 __all__ = [
+    "TAB_LABELS",
     "VIEWS",
     "AnomaliesView",
     "GradientsView",

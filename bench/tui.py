@@ -1,0 +1,96 @@
+"""Workbench scale: first paint and page-down latency on a big session (issue 6's numbers).
+
+A model of ~1,000 modules and a recorded pass of >= 100,000 events (a real recording: forward and
+backward of the model, repeated inside one ``graphlab.record()`` block) are opened in the
+workbench, headless (Textual's ``run_test``, which renders every frame as a terminal would).
+Printed: the time from starting the app to its first painted screen (Modules view), the time to
+switch to the Parameters, Trace and Transfers views, and the median / worst time of a page down in
+the Trace and Parameters views. Goals: first screen < 1 s, page down < 100 ms.
+
+Run: ``python bench/tui.py`` (``--events N`` and ``--blocks N`` to change the size).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import graphlab as gl  # noqa: E402
+from graphlab import nn  # noqa: E402
+from graphlab.inspect import session  # noqa: E402
+
+
+def big_model(blocks: int) -> nn.Module:
+    """``blocks`` residual-free blocks of (Linear, ReLU, Linear): 3 modules + 1 container each."""
+    return nn.Sequential(
+        *[nn.Sequential(nn.Linear(16, 16), nn.ReLU(), nn.Linear(16, 16)) for _ in range(blocks)]
+    )
+
+
+def big_session(blocks: int, events: int):
+    gl.manual_seed(0)
+    net = big_model(blocks)
+    old = gl.set_trace_options(max_events=events * 2)
+    try:
+        with gl.record() as trace:
+            while len(trace.events) < events:
+                net(gl.randn(4, 16)).sum().backward()
+    finally:
+        gl.set_trace_options(**old)
+    return session(net, traces=[trace], name="scale"), len(list(net.modules())), len(trace.events)
+
+
+async def measure(sess, pages: int) -> dict[str, float]:
+    from tui.app import Workbench
+
+    app = Workbench(sess)
+    out: dict[str, float] = {}
+    t0 = time.perf_counter()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause()
+        out["first screen (Modules)"] = time.perf_counter() - t0
+        for key, name in (("2", "Parameters"), ("5", "Trace"), ("6", "Transfers")):
+            t = time.perf_counter()
+            await pilot.press(key)
+            await pilot.pause()
+            out[f"switch to {name}"] = time.perf_counter() - t
+        for key, name in (("5", "Trace"), ("2", "Parameters")):
+            await pilot.press(key)
+            await pilot.pause()
+            times = []
+            for _ in range(pages):
+                t = time.perf_counter()
+                await pilot.press("pagedown")
+                await pilot.pause()
+                times.append(time.perf_counter() - t)
+            out[f"page down in {name} (median)"] = statistics.median(times)
+            out[f"page down in {name} (worst)"] = max(times)
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--blocks", type=int, default=250, help="blocks of 4 modules (default 250)")
+    ap.add_argument("--events", type=int, default=100_000, help="events in the pass")
+    ap.add_argument("--pages", type=int, default=30, help="page downs measured per view")
+    args = ap.parse_args(argv)
+    t = time.perf_counter()
+    sess, modules, events = big_session(args.blocks, args.events)
+    built = time.perf_counter() - t
+    print(f"session: {modules:,} modules, one pass of {events:,} events (built in {built:.1f} s)")
+    results = asyncio.run(measure(sess, args.pages))
+    goals = {"first screen (Modules)": 1.0}
+    for name, seconds in results.items():
+        goal = goals.get(name, 0.1 if name.startswith("page down") else None)
+        verdict = "" if goal is None else f"   goal < {goal * 1e3:.0f} ms: {seconds / goal:.2f}x"
+        print(f"{name:<34} {seconds * 1e3:8.1f} ms{verdict}")
+
+
+if __name__ == "__main__":
+    main()
