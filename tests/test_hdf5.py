@@ -1,8 +1,10 @@
-"""exporters.hdf5: round trips, tied parameters as hard links, lazy models, strict loading,
-refusal of links and storage a dump never holds, and reading a dump without graphlab."""
+"""exporters.hdf5: round trips (traces included, losslessly), tied parameters as hard links,
+lazy models, strict loading, refusal of links and storage a dump never holds, version-1 files,
+and reading a dump without graphlab."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -18,6 +20,8 @@ from hypothesis import strategies as st
 import graphlab as gl
 import graphlab.nn as nn
 from exporters import hdf5
+from graphlab.trace import Trace, records
+from graphlab.trace.events import OpEvent, ValueRef
 
 
 def _tied_net():
@@ -84,6 +88,7 @@ def test_round_trip_everything(tmp_path):
     )
     assert snap.optimizer.param_groups[0]["betas"] == opt.param_groups[0]["betas"]
     assert snap.format_parameter_table() == gl.inspect.snapshot(net).format_parameter_table()
+    assert len(snap.traces) == 1 and records.same_traces(snap.traces[0], trace)
     tables = hdf5.read_traces(path)
     assert len(tables) == 1
     ops = tables[0]["ops"]
@@ -101,6 +106,7 @@ def test_save_snapshot_equals_save_model(tmp_path):
     assert snap.tied == (("2.weight", "4.weight"), ("2.bias", "4.bias"))
     with h5py.File(tmp_path / "s.h5") as f:
         assert len(f["traces"]) == 1
+    assert records.same_traces(snap.traces[0], trace)
     with pytest.raises(ValueError, match="taken from a Snapshot"):
         hdf5.save(gl.inspect.snapshot(net), tmp_path / "x.h5", optimizer=opt)
 
@@ -112,6 +118,57 @@ def test_flags_leave_trees_empty(tmp_path):
     with h5py.File(tmp_path / "n.h5") as f:
         assert len(f["gradients"]) == 0 and len(f["buffers"]) == 0
         assert "optimizer" not in f
+
+
+# ----- traces, losslessly -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("compression", [None, "gzip"])
+def test_traces_at_level_values_load_exactly(tmp_path, compression):
+    net = _tied_net()
+    with gl.record(level="values") as first:
+        net(gl.randn(5, 4)).to("cpu:1").sum().backward()
+    with gl.record(level="stats") as second:
+        net(gl.randn(2, 4).to(dtype=gl.float32)).sum().item()
+    path = tmp_path / "v.h5"
+    hdf5.save(net, path, traces=[first, second], compression=compression)
+    snap = hdf5.load(path)
+    assert [t.level for t in snap.traces] == ["values", "stats"]
+    assert all(records.same_traces(a, b) for a, b in zip((first, second), snap.traces))
+    values = [v for e in snap.traces[0].filter(kind="op") for v in e.values]
+    assert values and not any(v.flags.writeable for v in values)
+    contrib = snap.traces[0].grad_contributions("2.weight")
+    np.testing.assert_array_equal(contrib.total, first.grad_contributions("2.weight").total)
+    with h5py.File(path) as f:
+        pools = [f[f"traces/0/arrays/{k}"].dtype for k in f["traces/0/arrays"] if k != "index"]
+        assert sorted(map(str, pools)) == ["float32", "int64"]  # one dataset per dtype
+        if compression:
+            assert f["traces/0/arrays/0"].compression == compression
+
+
+def test_version_1_files_still_load(tmp_path):
+    net = _tied_net()
+    _, trace = _trained(net)
+    path = tmp_path / "v1.h5"
+    hdf5.save(net, path, traces=trace)
+    with h5py.File(path, "a") as f:  # what version 1 wrote: tables only, no index
+        f.attrs["version"] = 1
+        del f["traces/0/records"], f["traces/0/arrays"], f["index"]
+    snap = hdf5.load(path)
+    assert snap.traces == ()
+    np.testing.assert_array_equal(snap.parameters["0.weight"], net[0].weight.detach().numpy())
+    assert len(hdf5.read_traces(path)[0]["ops"]) == len(trace.filter(kind="op"))
+
+
+def test_a_trace_that_cannot_be_stored_keeps_the_previous_file(tmp_path):
+    path = _dump(tmp_path)
+    before = path.read_bytes()
+    r = ValueRef(0, (1,), "float32", "cpu", 4)
+    strings = Trace([OpEvent(0, "Neg", "", "", (r,), (r,), values=(np.array(["a"]),))])
+    with pytest.raises(TypeError, match="trace 0 holds an array \\(0\\) of dtype <U1"):
+        hdf5.save(nn.Sequential(nn.Linear(2, 2)), path, traces=strings)
+    assert path.read_bytes() == before
+    assert sorted(os.listdir(tmp_path)) == ["d.h5"]
 
 
 # ----- tied parameters ----------------------------------------------------------------------
@@ -297,6 +354,15 @@ def test_committed_datatype_refused(tmp_path):
         hdf5.load(path)
 
 
+@pytest.mark.parametrize("target", ["parameters", "/"])
+def test_groups_reached_twice_refused(tmp_path, target):
+    path = _dump(tmp_path)
+    with h5py.File(path, "a") as f:
+        f["parameters/0/loop"] = f[target]  # a hard link back up the tree: a loop
+    with pytest.raises(hdf5.HDF5FormatError, match="reachable twice"):
+        hdf5.load(path)
+
+
 def test_wrong_files_refused(tmp_path):
     plain = tmp_path / "plain.h5"
     with h5py.File(plain, "w") as f:
@@ -316,12 +382,49 @@ def test_wrong_files_refused(tmp_path):
         hdf5.load(tmp_path / "missing.h5")
 
 
-def test_attribute_and_data_disagreeing_refused(tmp_path):
+def _edit_index(f: h5py.Group, edit) -> None:
+    """Rewrite the dump's ``index`` (JSON) through ``edit(dict)``."""
+    index = json.loads(f["index"][()])
+    edit(index)
+    del f["index"]
+    f.create_dataset("index", data=json.dumps(index), dtype=h5py.string_dtype("utf-8"))
+
+
+def test_metadata_and_data_disagreeing_refused(tmp_path):
     path = _dump(tmp_path)
     with h5py.File(path, "a") as f:
+        _edit_index(f, lambda i: i["parameters"][0].update(shape=[4, 1]))
+    with pytest.raises(hdf5.HDF5FormatError, match="parameters/0/weight: stored with shape"):
+        hdf5.load(path)
+    # version 1 had no index: each dataset's own attributes were checked
+    path = _dump(tmp_path)
+    with h5py.File(path, "a") as f:
+        f.attrs["version"] = 1
+        del f["index"]
         f["parameters/0/weight"].attrs["shape"] = "[4, 1]"
     with pytest.raises(hdf5.HDF5FormatError, match="parameters/0/weight: stored with shape"):
         hdf5.load(path)
+
+
+@pytest.mark.parametrize(
+    "edit, match",
+    [
+        (lambda i: i["parameters"][0].update(lazy="no"), "'lazy' is 'no'"),
+        (lambda i: i["parameters"][0].pop("device"), "lacks 'device'"),
+        (lambda i: i["parameters"].append({"name": "9.weight"}), "listed in the index but not"),
+        (lambda i: i["modules"][0]["children"].append("7"), "no module '7'"),
+        (lambda i: i["modules"][1].update(num_parameters=True), "'num_parameters' is True"),
+        (lambda i: i.pop("buffers"), "must map parameters, gradients, buffers and modules"),
+    ],
+    ids=["flag-type", "missing-key", "missing-dataset", "missing-module", "bool-int", "no-tree"],
+)
+def test_a_bad_index_is_refused(tmp_path, edit, match):
+    path = _dump(tmp_path)
+    with h5py.File(path, "a") as f:
+        _edit_index(f, edit)
+    with pytest.raises(hdf5.HDF5FormatError, match=match) as err:
+        hdf5.load(path)
+    assert "d.h5" in str(err.value)
 
 
 def test_failed_save_keeps_the_previous_file(tmp_path):
@@ -347,13 +450,15 @@ def test_plain_h5py_reads_a_dump_without_graphlab(tmp_path):
         import json, sys
         import h5py, numpy as np
         with h5py.File({str(path)!r}, "r") as f:
-            assert f.attrs["format"] == "graphlab.hdf5" and f.attrs["version"] == 1
+            assert f.attrs["format"] == "graphlab.hdf5" and f.attrs["version"] == 2
             w = f["parameters/0/weight"]
             assert w.attrs["dtype"] == "float32" and json.loads(w.attrs["shape"]) == [3, 4]
             assert np.array_equal(w[()], np.load({str(tmp_path / "w0.npy")!r}))
             assert f["parameters/2/weight"].id == f["parameters/4/weight"].id
             assert f["modules/5"].attrs["class_name"] == "BatchNorm1d"
             assert len(f["traces/0/ops"]) > 0 and "op" in f["traces/0/ops"].dtype.names
+            record = json.loads(f["traces/0/records"][()])
+            assert record["events"]["op"]["op"][0] == "Linear"
         assert "graphlab" not in sys.modules and "exporters" not in sys.modules
         print("ok")
         """

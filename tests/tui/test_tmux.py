@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
 import textwrap
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -75,7 +77,7 @@ def tmux_app(tmp_path):
     script.write_text(textwrap.dedent(SCRIPT))
     done = tmp_path / "exit_code"
     command = f"{sys.executable} -m graphlab tui {script}; echo $? > {done}"
-    term = Tmux(f"graphlab-test-{tmp_path.name[-12:]}", command, ROOT)
+    term = Tmux(f"graphlab-test-{os.getpid()}-{uuid.uuid4().hex[:8]}", command, ROOT)
     try:
         yield term, done
     finally:
@@ -96,6 +98,10 @@ def test_graphlab_tui_in_a_real_terminal(tmux_app):
     term.keys("?")
     term.wait_for("Keys (Esc closes)")
     term.keys("Escape")
+    # NOTE: wait for the help to close: Escape then q at once reads as Alt+q in a terminal.
+    end = time.monotonic() + 30
+    while "Keys (Esc closes)" in term.screen() and time.monotonic() < end:
+        time.sleep(0.2)
     term.keys("q")
     end = time.monotonic() + 30
     while not done.exists() and time.monotonic() < end:

@@ -42,6 +42,11 @@ class SearchBar(Input):
         self.value = ""
         self.app.active_view.focus_first()
 
+    async def action_submit(self) -> None:
+        # NOTE: our Submitted shadows Input.Submitted, which Input's own action_submit builds
+        # with (input, value, validation): post the Input's message, handled just below.
+        self.post_message(Input.Submitted(self, self.value))
+
     @on(Input.Submitted)
     def _submitted(self, event: Input.Submitted) -> None:
         event.stop()

@@ -12,6 +12,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from rich.cells import cell_len, set_cell_size
+from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual import events
@@ -57,8 +59,14 @@ class ListSource:
         return self.rows[i]
 
 
-def _fit(cell: Cell, width: int, align: str) -> Text:
-    text = cell.copy() if isinstance(cell, Text) else Text(str(cell))
+def _cell_segments(cell: Cell, width: int, align: str, console) -> list[Segment]:
+    """The segments of one cell, cut or padded to ``width`` cells (plain strings fast)."""
+    if isinstance(cell, str):
+        if cell_len(cell) > width:
+            cell = set_cell_size(cell, width - 1) + "…" if width > 0 else ""
+        pad = " " * (width - cell_len(cell))
+        return [Segment(pad + cell + " ")] if align == "right" else [Segment(cell + pad + " ")]
+    text = cell.copy()
     text.no_wrap = True
     if text.cell_len > width:
         text.truncate(width, overflow="ellipsis")
@@ -68,7 +76,8 @@ def _fit(cell: Cell, width: int, align: str) -> Text:
             text = Text(" " * pad) + text
         else:
             text.append(" " * pad)
-    return text
+    text.append(" ")
+    return list(text.render(console))
 
 
 class VirtualTable(ScrollView, can_focus=True):
@@ -130,6 +139,7 @@ class VirtualTable(ScrollView, can_focus=True):
         self.columns = list(columns)
         self.source: TableSource = source if source is not None else ListSource([])
         self._order: list[int] | None = None  # None: identity (no sort, no filter)
+        self._strips: dict[tuple, Strip] = {}  # (source row, cursor?, focus?) -> painted row
         self.sort_column: int | None = None
         self.sort_reverse = False
         self._update_size()
@@ -149,6 +159,11 @@ class VirtualTable(ScrollView, can_focus=True):
 
     def __len__(self) -> int:
         return len(self.source) if self._order is None else len(self._order)
+
+    def __bool__(self) -> bool:
+        # NOTE: without this, an empty table is falsy (__len__ is 0), and Textual drops the
+        # messages it sends to `@on(..., selector)` handlers (`if not message._sender`).
+        return True
 
     def source_index(self, position: int) -> int:
         """The source row shown at view ``position``."""
@@ -209,19 +224,39 @@ class VirtualTable(ScrollView, can_focus=True):
             self.scroll_to(y=value, animate=False)
         elif value >= top + self.page_rows:
             self.scroll_to(y=value - self.page_rows + 1, animate=False)
-        self.refresh()
+        self.refresh(self.size.region)
         self.post_message(self.Highlighted(self, self.cursor_index))
 
     def _line(self, cells: Sequence[Cell], style: Style | None) -> Strip:
-        text = Text(no_wrap=True)
+        console = self.app.console
+        segments: list[Segment] = []
         for col, cell in zip(self.columns, cells, strict=False):
-            text.append_text(_fit(cell, col.width, col.align))
-            text.append(" ")
-        segments = list(text.render(self.app.console))
-        strip = Strip(segments, text.cell_len)
+            segments.extend(_cell_segments(cell, col.width, col.align, console))
+        strip = Strip(segments, self.total_width)
         if style is not None:
             strip = strip.apply_style(style)
         return strip
+
+    def _row_strip(self, position: int) -> Strip:
+        """The painted row at view ``position`` (cached: a row is built once per data change)."""
+        index = self.source_index(position)
+        cursor = position == self.cursor
+        key = (index, cursor, self.has_focus)
+        strip = self._strips.get(key)
+        if strip is None:
+            style = self.get_component_rich_style("virtual-table--cursor") if cursor else None
+            strip = self._line(self.source.row(index), style)
+            if len(self._strips) > 4096:
+                self._strips.clear()
+            self._strips[key] = strip
+        return strip
+
+    def refresh(self, *regions, **kwargs):
+        """Repaint. With no region (a caller saying "the data changed") the row cache is
+        dropped too; scrolling and cursor moves pass a region and keep it."""
+        if not regions and hasattr(self, "_strips"):
+            self._strips.clear()
+        return super().refresh(*regions, **kwargs)
 
     def _header(self) -> list[Cell]:
         out: list[Cell] = []
@@ -243,15 +278,8 @@ class VirtualTable(ScrollView, can_focus=True):
             position = scroll_y + y - 1
             if position >= len(self):
                 return Strip.blank(width, base)
-            cells = self.source.row(self.source_index(position))
-            style = (
-                self.get_component_rich_style("virtual-table--cursor")
-                if position == self.cursor
-                else None
-            )
-            strip = self._line(cells, style)
-        strip = strip.crop_extend(scroll_x, scroll_x + width, base)
-        return strip.simplify()
+            strip = self._row_strip(position)
+        return strip.crop_extend(scroll_x, scroll_x + width, base)
 
     # ----- keys and mouse ---------------------------------------------------------------------
     def action_cursor(self, step: int) -> None:

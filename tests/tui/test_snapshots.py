@@ -1,0 +1,35 @@
+"""Snapshot tests (pytest-textual-snapshot): every view at 80×24 and 160×48 on the demo session.
+
+The session is deterministic (seeded, no timings, call sites relative to the checkout), so the SVG
+screenshots in ``__snapshots__`` only change when what the workbench shows changes. After an
+intended change: ``python -m pytest tests/tui/test_snapshots.py --snapshot-update`` and look at
+the new SVGs (``snapshot_report.html``).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+pytest.importorskip("pytest_textual_snapshot")
+
+from tui.app import Workbench  # noqa: E402
+from tui.views import VIEWS  # noqa: E402
+
+SIZES = [(80, 24), (160, 48)]
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize("key", [str(i + 1) for i in range(len(VIEWS))],
+                         ids=[tab for tab, _ in VIEWS])  # fmt: skip
+def test_view(snap_compare, demo_session, key, size):
+    assert snap_compare(Workbench(demo_session), press=[key, "_"], terminal_size=size)
+
+
+def test_tied_model_parameters(snap_compare, demo_session):
+    """The tied net (second model) on the Tied view: groups, uses and the sum."""
+    assert snap_compare(Workbench(demo_session), press=["m", "4", "_"], terminal_size=(160, 48))
+
+
+def test_help_screen(snap_compare, demo_session):
+    assert snap_compare(Workbench(demo_session), press=["question_mark", "_"],
+                        terminal_size=(100, 40))  # fmt: skip
