@@ -19,7 +19,36 @@ def demo_session():
         import demo_session as demo
     finally:
         sys.path.remove(str(SAMPLES))
-    return demo.build(steps=2, device="cpu:1", log=lambda *a: None, timing=False)
+    session = demo.build(steps=2, device="cpu:1", log=lambda *a: None, timing=False)
+    return _fixed_copy_times(session)
+
+
+def _fixed_copy_times(session):
+    """The session with every copy taking nbytes / 1 GB/s and every sync 1 µs.
+
+    Transfers and syncs are timed even with ``timing=False`` (their cost is what they are
+    recorded for); fixed times make screenshots of the session deterministic.
+    """
+    import dataclasses
+
+    from graphlab.inspect import Session
+    from graphlab.trace import SyncEvent, Trace, TransferEvent
+
+    def fixed(ev):
+        if isinstance(ev, TransferEvent):
+            return dataclasses.replace(ev, seconds=ev.nbytes / 1e9, bandwidth=1e9)
+        if isinstance(ev, SyncEvent):
+            return dataclasses.replace(ev, seconds=1e-6)
+        return ev
+
+    def retimed(t):
+        return Trace(
+            [fixed(e) for e in t.events], index=t.index, roots=t.roots, level=t.level,
+            timing=t.timing, dropped=t.dropped, interrupted=t.interrupted,
+        )  # fmt: skip
+
+    models = [dataclasses.replace(m, traces=tuple(map(retimed, m.traces))) for m in session.models]
+    return Session(session.name, tuple(models), session.source)
 
 
 def screen_text(app) -> str:
