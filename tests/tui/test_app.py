@@ -88,3 +88,64 @@ async def test_start_error_screen(demo_session):
 def test_needs_a_session_or_loader():
     with pytest.raises(ValueError, match="session or a loader"):
         Workbench()
+
+
+async def test_corrupt_session_file_shows_an_error_screen(tmp_path):
+    from exporters.session import load_session
+
+    bad = tmp_path / "broken.h5"
+    bad.write_bytes(b"not an hdf5 file at all")
+    app = Workbench(loader=lambda: load_session(bad))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        text = screen_text(app)
+        assert "Could not load the session" in text and "broken.h5" in text
+        assert list(tmp_path.iterdir()) == [bad]  # nothing written
+
+
+async def test_export_writes_only_when_asked(demo_session, tmp_path):
+    from textual.widgets import Input
+
+    from exporters.session import load_session
+    from tui.screens.export import ExportScreen
+
+    app = Workbench(demo_session)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("e")
+        await pilot.pause()
+        assert isinstance(app.screen, ExportScreen)
+        assert "Session (HDF5)" in screen_text(app)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, ExportScreen)
+        assert list(tmp_path.iterdir()) == []
+        await pilot.press("e")
+        await pilot.pause()
+        target = tmp_path / "demo.h5"
+        app.screen.query_one("#export-path", Input).value = str(target)
+        await pilot.click("#export-go")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert not isinstance(app.screen, ExportScreen)
+    assert [m.name for m in load_session(target).models] == [m.name for m in demo_session.models]
+
+
+async def test_export_of_the_selected_pass_as_dot(demo_session, tmp_path):
+    from textual.widgets import Input, RadioSet
+
+    app = Workbench(demo_session)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("e")
+        await pilot.pause()
+        labels = [str(b.label) for b in app.screen.query("RadioButton")]
+        index = labels.index("Pass graph (DOT)")
+        app.screen.query("RadioButton")[index].value = True
+        await pilot.pause()
+        assert app.screen.query_one(RadioSet).pressed_index == index
+        target = tmp_path / "pass.dot"
+        app.screen.query_one("#export-path", Input).value = str(target)
+        await pilot.click("#export-go")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+    assert target.read_text().startswith("digraph")
