@@ -236,3 +236,132 @@ def test_round_trip_property(obj):
     assert _same(back[0], obj) and _same(back[1], obj)
     if isinstance(obj, gl.Tensor):
         assert back[0] is back[1]
+
+
+# A version-1 file written by graphlab.save before format version 2 (one SHA-256 over the file):
+# an OrderedDict with a tied Parameter, int64/float16/bool/empty tensors, a tensor that requires
+# grad, plain values and a device. zlib-compressed, base64.
+_V1_FILE = (
+    "eNqllM1u00AQxx3BG3DgCiOOVuVdfzTxhbaXItRD6QmpiqpNsk5MHK+7uw6KokjlzBNwKk/AE3DgEThw4BE4cAdx"
+    "AGb9QRLVjUI6sj32eP6/nZ1d+/js8PTZyeFRy7Ks7/etwuYQCTlhGkIYSpaNEtbbU2zKwYYplyoWKYTEBikEpszB"
+    "5IlB3Nf4fgzhObzGGx3zAbo41QrdiCURuihhQ/PIJ5meoUe6SZpwzdAN+BS6OAQiSqjmqRLSUCB0FvaWQdIUpE1B"
+    "tynoNQX9OpjEykzT1EhsuufbgPNJ8ySpRXmW8CpBy5xXYWxDGQRC2o7fIQF19sm+R4jruB71YNGtR1ht5Hi9H1Ei"
+    "WM2J08iIljI+jfvVyNDP8pAUTFBaSDbkqoAM9CzjNcilmK1GzETOqe127RpSAPCliCLFEe7YkPZm2kBo0Z6ag9MK"
+    "vBXKBkbg3QYpiiHBajG3YwhtLzlrmJ4QyZaMDl2p5UYpa31x7A0g6gdLkLMZtC2mvcDEcuuVa1YtYLEKkl/mseTq"
+    "ovhwwmKDwThO8R4yJhl+SFyCKeSfitxQRSxRS1m1y9c0dAeNu4PG20Hjb+5CLTHdZppdVF11qbN41GjlH+/qKV4O"
+    "8MDzCs/3B9aW1qr87z+l3bP+09rWR+sO1rLuavXcd7NP7z58+SXn9KF88PjHi+M3P1+9/Nq77lx+Pnl+xJ+8/fYX"
+    "0eqoxA=="
+)
+
+
+def _v1_blob() -> bytes:
+    import base64
+    import zlib
+
+    return zlib.decompress(base64.b64decode(_V1_FILE))
+
+
+def test_version_1_files_still_load(tmp_path):
+    p = tmp_path / "old"
+    p.write_bytes(_v1_blob())
+    assert p.read_bytes()[8:12] == (1).to_bytes(4, "little")
+    back = gl.load(p)
+    assert list(back) == ["w", "tied", "ints", "half", "flags", "empty", "grad", "meta", "dev"]
+    assert back["w"] is back["tied"] and isinstance(back["w"], gl.nn.Parameter)
+    assert back["w"].tolist() == [[0.0, 1.0, 2.0], [3.0, 4.0, 5.0]]
+    assert back["ints"].dtype is gl.int64 and back["ints"].tolist() == [1, -2, 3]
+    assert back["half"].dtype is gl.float16 and back["half"].tolist() == [0.5, -1.0]
+    assert back["flags"].tolist() == [True, False] and back["empty"].shape == (0, 2)
+    assert back["grad"].requires_grad and back["meta"][4] == (True, 2**70)
+    assert back["meta"][5]["k"] == float("inf") and back["dev"] == gl.device("cpu:1")
+    import io
+
+    assert gl.load(io.BytesIO(_v1_blob()))["ints"].tolist() == [1, -2, 3]  # from memory, too
+
+
+def test_version_1_files_are_still_checked(tmp_path):
+    blob = _v1_blob()
+    for name, data in {
+        "flipped": blob[:-40] + bytes([blob[-40] ^ 4]) + blob[-39:],
+        "truncated": blob[:-1],
+    }.items():
+        (tmp_path / name).write_bytes(data)
+        with pytest.raises(gl.SerializationError, match="checksum|truncated") as ei:
+            gl.load(tmp_path / name)
+        assert name in str(ei.value)
+
+
+def test_new_files_are_version_2(tmp_path):
+    gl.save(gl.ones(1), tmp_path / "f")
+    assert (tmp_path / "f").read_bytes()[8:12] == (2).to_bytes(4, "little")
+
+
+def _many_tensors() -> dict:
+    rng = np.random.default_rng(0)
+    dims = [(3,), (1000,), (2, 3000), (0,), (5, 7), (4097,), (1,), (64, 64)]
+    return {f"t{i}": gl.from_numpy(rng.standard_normal(s, np.float32)) for i, s in enumerate(dims)}
+
+
+@pytest.fixture
+def small_chunks(monkeypatch):
+    """4 KiB checksum chunks and worker threads for any size: arrays span chunks, chunks span
+    arrays, and the threaded reader and writer run on tiny files."""
+    monkeypatch.setattr(serialization, "_CHUNK", 4096)
+    monkeypatch.setattr(serialization, "_PARALLEL_MIN", 0)
+
+
+def test_round_trip_across_chunks_and_threads(tmp_path, small_chunks):
+    obj = _many_tensors()
+    gl.save(obj, tmp_path / "f")
+    back = gl.load(tmp_path / "f")
+    assert all(np.array_equal(back[k].numpy(), v.numpy()) for k, v in obj.items())
+
+
+def test_every_data_byte_is_checked(tmp_path, small_chunks):
+    obj = _many_tensors()
+    gl.save(obj, tmp_path / "f")
+    blob = (tmp_path / "f").read_bytes()
+    hlen = int.from_bytes(blob[12:20], "little")
+    start = 20 + hlen
+    header = serialization.json.loads(blob[20:start])
+    s2 = header["storages"][2]  # (2, 3000) float32: spans several chunks
+    cases = {
+        "array": (start + s2["offset"] + 9000, "storage 2"),
+        "padding": (start + 12 + 4, "bytes 0..4096"),  # between t0's 3 floats and t1
+        "shared": (start + 4096 - 1, "storage"),
+    }
+    for name, (pos, where) in cases.items():
+        bad = bytearray(blob)
+        bad[pos] ^= 0x10
+        (tmp_path / name).write_bytes(bytes(bad))
+        with pytest.raises(gl.SerializationError, match=f"checksum mismatch.*{where}") as ei:
+            gl.load(tmp_path / name)
+        assert name in str(ei.value)
+
+
+def test_short_reads_are_completed(tmp_path, monkeypatch, small_chunks):
+    obj = _many_tensors()
+    gl.save(obj, tmp_path / "f")
+    real = os.preadv
+
+    def stingy(fd, bufs, pos):  # at most 1000 bytes per call, as a signal or a pipe may give
+        return real(fd, [memoryview(bufs[0])[:1000]], pos)
+
+    monkeypatch.setattr(serialization.os, "preadv", stingy)
+    back = gl.load(tmp_path / "f")
+    assert all(np.array_equal(back[k].numpy(), v.numpy()) for k, v in obj.items())
+    monkeypatch.setattr(serialization.os, "preadv", lambda fd, bufs, pos: 0)
+    with pytest.raises(gl.SerializationError, match="ended early"):
+        gl.load(tmp_path / "f")
+
+
+def test_open_file_objects_start_at_their_position(tmp_path):
+    p = tmp_path / "f"
+    with open(p, "wb") as fh:
+        fh.write(b"preamble")
+        gl.save({"w": gl.arange(5.0)}, fh)
+    with open(p, "rb") as fh:
+        assert fh.read(8) == b"preamble"
+        back = gl.load(fh)
+        assert fh.read() == b""  # the stream is left at its end, as after read()
+    assert back["w"].tolist() == [0.0, 1.0, 2.0, 3.0, 4.0]

@@ -17,6 +17,7 @@ import struct
 import subprocess
 import sys
 import time
+import zlib
 
 import numpy as np
 import pytest
@@ -62,28 +63,68 @@ def test_killed_saves_leave_the_old_or_the_new_complete_file(tmp_path):
     assert outcomes & {0.0, 1.0}  # the kills did land while saving new versions
 
 
-def _with_checksum(body: bytes) -> bytes:
-    return body + hashlib.sha256(body).digest()
+def _body(blob: bytes) -> bytes:
+    """A valid file without its checksums: prefix, header and data."""
+    if struct.unpack_from("<I", blob, 8)[0] == 1:
+        return blob[:-32]  # version 1 ends with a SHA-256 of all that comes before
+    (count,) = struct.unpack_from("<Q", blob, len(blob) - 40)
+    return blob[: len(blob) - 40 - 4 * count]
+
+
+def _seal(body: bytes, chunk: int = 4 << 20) -> bytes:
+    """Append valid checksums to ``body`` (prefix, header, data), trusting whatever version and
+    header length its prefix claims: version 1, one SHA-256 over the body; version 2, a CRC-32
+    per ``chunk`` bytes of data, their count, and a SHA-256 over prefix, header, CRCs and count.
+    (An independent writer of the format, so edited files get past the checksums.)"""
+    _, version, hlen = struct.unpack_from("<8sIQ", body)
+    if version == 1:
+        return body + hashlib.sha256(body).digest()
+    head, data = body[: 20 + hlen], body[20 + hlen :]
+    crcs = [zlib.crc32(data[i : i + chunk]) for i in range(0, len(data), chunk)]
+    table = struct.pack(f"<{len(crcs)}I", *crcs) + struct.pack("<Q", len(crcs))
+    return body + table + hashlib.sha256(head + table).digest()
+
+
+def _with_header(blob: bytes, header: dict) -> bytes:
+    """``blob`` with its JSON header replaced by ``header``, checksums made valid again."""
+    body = _body(blob)
+    _, version, hlen = struct.unpack_from("<8sIQ", body)
+    text = json.dumps(header).encode()
+    text += b" " * ((-(20 + len(text))) % 64)
+    new = struct.pack("<8sIQ", serialization.MAGIC, version, len(text)) + text + body[20 + hlen :]
+    return _seal(new, json.loads(body[20 : 20 + hlen]).get("chunk_bytes", 4 << 20))
+
+
+def _as_version_1(blob: bytes) -> bytes:
+    """A version-2 file rewritten in the version-1 layout (its header keeps the version-2 keys,
+    which version 1 ignores)."""
+    body = bytearray(_body(blob))
+    body[8:12] = struct.pack("<I", 1)
+    return _seal(bytes(body))
 
 
 def _mutations(blob: bytes, rng: random.Random):
     """Mutated copies of a valid file: raw damage, and structured header edits re-checksummed
-    so they reach the loader's validation behind the checksum."""
-    body = blob[:-32]
+    so they reach the loader's validation behind the checksums."""
+    body = _body(blob)
     magic, version, hlen = struct.unpack_from("<8sIQ", blob)
     header = json.loads(blob[20 : 20 + hlen])
+    chunk = header.get("chunk_bytes", 4 << 20)
     yield blob[: rng.randrange(len(blob))]  # truncated
     b = bytearray(blob)
     for _ in range(rng.randint(1, 8)):
         b[rng.randrange(len(b))] ^= 1 << rng.randrange(8)
-    yield bytes(b)  # bit flips (checksum catches them)
+    yield bytes(b)  # bit flips (checksums catch them)
     b = bytearray(body)
     b[rng.randrange(20 + hlen, len(body))] ^= 0xFF
-    yield _with_checksum(bytes(b))  # data damage with a valid checksum: loads, values differ
-    yield _with_checksum(
-        struct.pack("<8sIQ", magic, version, rng.choice([0, 1, hlen - 1, hlen + 1, 2**40, 2**63]))
-        + body[20:]
-    )  # lying header length
+    yield _seal(bytes(b), chunk)  # data damage with valid checksums: loads, values differ
+    lie = rng.choice([0, 1, hlen - 1, hlen + 1, 2**40, 2**63])
+    yield _seal(struct.pack("<8sIQ", magic, version, lie) + body[20:], chunk)  # lying length
+    if version == 2:
+        count = rng.choice([0, 1, 2**20, 2**61, 2**64 - 1])
+        yield blob[:-40] + struct.pack("<Q", count) + blob[-32:]  # lying CRC count
+        h = dict(header, chunk_bytes=rng.choice([0, 1, 64, 4095, 2**31, "4096", None]))
+        yield _with_header(blob, h)  # a chunk size that does not match the CRCs
     h = json.loads(json.dumps(header))
     target = rng.choice(["storage", "tensor", "root", "top"])
     if target == "storage" and h["storages"]:
@@ -132,9 +173,7 @@ def _mutations(blob: bytes, rng: random.Random):
         h[rng.choice(["format", "storages", "tensors", "version"])] = rng.choice(
             [None, 0, "x", [], {}, [{}]]
         )
-    text = json.dumps(h).encode()
-    text += b" " * ((-(20 + len(text))) % 64)
-    yield _with_checksum(struct.pack("<8sIQ", magic, version, len(text)) + text + body[20 + hlen :])
+    yield _with_header(blob, h)
     # a deeply nested root (built as text: too deep for json.dumps itself)
     depth = rng.choice([50, 500, 100_000])
     h = dict(header, root=None)
@@ -144,7 +183,7 @@ def _mutations(blob: bytes, rng: random.Random):
         .replace(b'"root": null', b'"root": ' + b'{"t": "list", "v": [' * depth + b"]}" * depth)
     )
     text += b" " * ((-(20 + len(text))) % 64)
-    yield _with_checksum(struct.pack("<8sIQ", magic, version, len(text)) + text + body[20 + hlen :])
+    yield _seal(struct.pack("<8sIQ", magic, version, len(text)) + text + body[20 + hlen :], chunk)
 
 
 WORKER = """
@@ -164,18 +203,24 @@ for line in sys.stdin:
 
 
 @pytest.mark.slow
-def test_fuzzed_files_are_refused_cleanly_in_a_subprocess(tmp_path):
+def test_fuzzed_files_are_refused_cleanly_in_a_subprocess(tmp_path, monkeypatch):
     rng = random.Random(1)
+    monkeypatch.setattr(serialization, "_CHUNK", 4096)  # so that files hold several chunks
     sources = [
         {"w": gl.randn(5, 3), "b": gl.zeros(3, dtype=gl.int64), "n": [1, 2.5, "s", None]},
         [gl.ones(4, dtype=gl.float16), gl.tensor([True, False]), {"deep": {"x": gl.arange(6)}}],
         gl.randn(2, 2, requires_grad=True),
+        {"big": gl.randn(3000), "small": [gl.ones(3), gl.arange(10)]},
     ]
     blobs = []
     for i, obj in enumerate(sources):
         p = tmp_path / f"src{i}"
         gl.save(obj, p)
         blobs.append(p.read_bytes())
+    blobs += [_as_version_1(b) for b in blobs]
+    for b in blobs:
+        (tmp_path / "check").write_bytes(b)
+        gl.load(tmp_path / "check")  # the sources are valid, in both versions
     files = []
     while len(files) < 1000:
         blob = rng.choice(blobs)
@@ -220,14 +265,10 @@ def test_loader_refuses_a_header_that_points_outside_the_file(tmp_path):
     p = tmp_path / "f"
     gl.save({"w": gl.ones(4)}, p)
     blob = p.read_bytes()
-    _, version, hlen = struct.unpack_from("<8sIQ", blob)
+    hlen = struct.unpack_from("<Q", blob, 12)[0]
     header = json.loads(blob[20 : 20 + hlen])
     header["storages"][0]["offset"] = 10**6
-    text = json.dumps(header).encode()
-    body = (
-        struct.pack("<8sIQ", serialization.MAGIC, version, len(text)) + text + blob[20 + hlen : -32]
-    )
-    p.write_bytes(_with_checksum(body))
+    p.write_bytes(_with_header(blob, header))
     with pytest.raises(gl.SerializationError, match="past the end"):
         gl.load(p)
     assert os.path.exists(p)
@@ -246,17 +287,9 @@ def test_bad_storage_fields_are_refused(tmp_path, edit):
     p = tmp_path / "f"
     gl.save(gl.ones(2), p)
     blob = p.read_bytes()
-    _, version, hlen = struct.unpack_from("<8sIQ", blob)
+    hlen = struct.unpack_from("<Q", blob, 12)[0]
     header = json.loads(blob[20 : 20 + hlen])
     header["storages"][0].update(edit)
-    text = json.dumps(header).encode()
-    text += b" " * ((-(20 + len(text))) % 64)
-    p.write_bytes(
-        _with_checksum(
-            struct.pack("<8sIQ", serialization.MAGIC, version, len(text))
-            + text
-            + blob[20 + hlen : -32]
-        )
-    )
+    p.write_bytes(_with_header(blob, header))
     with pytest.raises(gl.SerializationError, match="storage 0"):
         gl.load(p)
