@@ -103,7 +103,9 @@ class Workbench(App):
             self._session_ready(self.session)
         else:
             self.query_one("#status", Static).update("loading…")
-            self._load()
+            # NOTE: after the first paint: a loader parsing a big file holds the GIL for long
+            # stretches, and the screen should be up before it starts.
+            self.call_after_refresh(self._load)
         if self._start_error is not None:
             self.push_screen(ErrorScreen(*self._start_error))
 

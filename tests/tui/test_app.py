@@ -149,3 +149,21 @@ async def test_export_of_the_selected_pass_as_dot(demo_session, tmp_path):
         await app.workers.wait_for_complete()
         await pilot.pause()
     assert target.read_text().startswith("digraph")
+
+
+async def test_the_mouse_switches_tabs_and_models(demo_session):
+    from textual.widgets import Tab
+
+    app = Workbench(demo_session)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        tab = next(t for t in app.query(Tab) if str(t.label).endswith("Trace"))
+        await pilot.click(tab)
+        await pilot.pause()
+        assert app.active_view.TITLE == "Trace"
+        await pilot.click("#model", offset=(app.query_one("#model").size.width - 2, 0))
+        await pilot.pause()
+        assert app.snapshot.name == "tied"
+        await pilot.click("#model", offset=(1, 0))
+        await pilot.pause()
+        assert app.snapshot.name == "chimera"
