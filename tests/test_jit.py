@@ -400,16 +400,48 @@ def test_detach_inside_the_traced_code_cuts_the_gradient():
     np.testing.assert_allclose(w.grad.numpy(), x.numpy(), rtol=1e-6)
 
 
-def test_no_grad_function_results_used_by_the_graph_are_refused():
-    # comparisons/argmax run outside Op.apply: replaying would freeze the capture's mask
-    with pytest.raises(RuntimeError, match=r"cannot trace Where reading a bool tensor"):
-        gl.jit.trace(lambda x: gl.where(x > 0.5, x, 0.0), gl.rand(5))
+def test_comparisons_and_argmax_are_replayed_not_frozen():
+    # regression: comparisons, argmax, isnan… ran outside Op.apply, so a static graph froze the
+    # capture's mask (and jit spied on Tensor._wrap to refuse them); they are ops now
+    def fn(x):
+        return gl.where(x > 0.5, x, 0.0) + gl.isnan(x).float() + x.argmax().float()
+
+    static = gl.jit.trace(fn, gl.rand(5))
+    assert {"Gt", "IsNan", "ArgMax"} <= set(static.graph.ops())
+    x = gl.tensor([0.9, 0.1, 0.7, 0.2, 0.3])  # another mask and another argmax
+    np.testing.assert_array_equal(static(x).numpy(), fn(x).numpy())
+    values, indices = gl.jit.trace(lambda x: x.max(1), gl.rand(1, 5))(x.reshape(1, 5))
+    assert indices.tolist() == [0] and values.tolist() == [pytest.approx(0.9)]
+
+
+def test_data_dependent_indexing_and_side_results_are_refused():
     with pytest.raises(RuntimeError, match=r"cannot trace op GetItem: .*data-dependent indexing"):
         gl.jit.trace(lambda x: x[x.argmax()] * 2, gl.rand(5))
+    # max_pool hands its indices out through an attribute: a replay would not recompute them
+    with pytest.raises(RuntimeError, match=r"handed out through its indices_out attribute"):
+        gl.jit.trace(
+            lambda x: nn.functional.max_pool2d(x, 2, return_indices=True)[1].float() * 1,
+            gl.rand(1, 1, 4, 4),
+        )
     # a constant index is fine, and replays on new values
     static = gl.jit.trace(lambda x: x[gl.tensor([0, 2])] * 2, gl.rand(5))
     x = gl.rand(5)
     np.testing.assert_array_equal(static(x).numpy(), (x[gl.tensor([0, 2])] * 2).numpy())
+
+
+def test_capture_leaves_tensor_wrap_alone():
+    # regression: the capture replaced Tensor._wrap while it ran
+    from graphlab.tensor import Tensor
+
+    wrap = Tensor.__dict__["_wrap"]
+    seen = []
+
+    def fn(x):
+        seen.append(Tensor.__dict__["_wrap"])
+        return x * 2
+
+    gl.jit.trace(fn, gl.rand(3))
+    assert seen and all(w is wrap for w in seen)
 
 
 def test_lazy_modules_materialize_during_capture_without_a_random_warning():

@@ -157,6 +157,80 @@ def test_parameters_show_every_alias_and_values_are_plain_refs():
     assert w.requires_grad and not w.const
 
 
+def test_comparisons_argmax_isnan_and_nonzero_are_recorded_as_ops():
+    # regression: they computed their results outside Op.apply, so passes showed none of them
+    x = gl.tensor([1.0, float("nan"), 3.0], requires_grad=True)
+    with gl.record() as tr:
+        mask = x > 2
+        gl.isnan(x)
+        x.argmax()
+        mask.nonzero()
+        (x == x).all()
+    ops = [e for e in tr.events if isinstance(e, OpEvent)]
+    assert [e.op for e in ops] == ["Gt", "IsNan", "ArgMax", "NonZero", "Eq", "All"]
+    gt, nonzero = ops[0], ops[3]
+    out = gt.outputs[0]
+    assert (out.dtype, out.shape, out.requires_grad) == ("bool", (3,), False)
+    assert nonzero.inputs[0].vid == out.vid  # the mask, read by the next op
+    assert not mask.requires_grad and mask.grad_fn is None
+
+
+def test_each_use_of_a_shared_module_has_its_own_scope():
+    # regression: the second use of ``shared`` showed the first one's path ("2")
+    from graphlab.nn.modules import module as module_mod
+
+    shared = nn.Linear(8, 8)
+    net = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), shared, nn.ReLU(), shared)
+    net(gl.rand(2, 4)).sum().backward()
+    trace = gl.last_trace()
+    forward = [e.scope for e in trace.events if isinstance(e, OpEvent)]
+    assert forward == ["0", "1", "2", "3", "4", ""]
+    back = [e.scope for e in trace.events if isinstance(e, BackwardEvent)]
+    assert back == ["", "4", "3", "2", "1", "0"]
+    # a layer called twice through one name keeps that name (blocks.chimera: 2.linear)
+    blocks = _sample("blocks")
+    blocks.FixedHiddenMLP()(gl.rand(2, 20))
+    assert {e.scope for e in gl.last_trace().events if e.kind == "op"} == {"", "linear"}
+    # models without shared modules never follow module calls
+    nn.Linear(2, 2)(gl.rand(1, 2))
+    assert not any("trace" in f.__module__ for f in module_mod.module_observers)
+
+
+def test_parameter_names_follow_a_model_changed_between_passes():
+    net = nn.Sequential(nn.Linear(3, 3), nn.Linear(3, 3))
+    net(gl.rand(1, 3))
+    first = [e.inputs[1].aliases for e in gl.last_trace().events if e.op == "Linear"]
+    assert first == [("0.weight",), ("1.weight",)]
+    net[1].weight = net[0].weight  # tie after a pass: the cached names must not be reused
+    net(gl.rand(1, 3))
+    tied = [e.inputs[1] for e in gl.last_trace().events if e.op == "Linear"]
+    assert tied[0].aliases == tied[1].aliases == ("0.weight", "1.weight")
+    assert tied[0].vid == tied[1].vid
+
+
+def test_a_parameter_written_in_place_within_a_pass_is_a_new_value():
+    lin = nn.Linear(2, 2)
+    with gl.record() as tr:
+        lin(gl.rand(1, 2))
+        with gl.no_grad():
+            lin.weight.mul_(2)
+        lin(gl.rand(1, 2))
+    a, b = [e.inputs[1] for e in tr.events if e.op == "Linear"]
+    assert a.vid != b.vid and a.param == b.param == "weight"
+
+
+def test_recording_keeps_no_model_or_input_alive():
+    net = nn.Sequential(nn.Linear(4, 4), nn.ReLU())
+    x = gl.rand(2, 4)
+    for _ in range(3):
+        net(x).sum().backward()
+    refs = [weakref.ref(o) for o in (net, x, net[0].weight)]
+    del net, x
+    gc.collect()
+    assert all(r() is None for r in refs), "the recorder kept the model or its input alive"
+    assert gl.last_trace().events  # what was recorded is still there, as plain data
+
+
 # ----- backward ------------------------------------------------------------------------------
 
 
@@ -468,6 +542,15 @@ def test_ring_memory_is_bounded():
     end = tracemalloc.get_traced_memory()[0]
     tracemalloc.stop()
     assert end - mid < 64 * 1024, f"memory grew by {end - mid} bytes over 3,000 passes"
+
+
+def test_fresh_inputs_every_pass_keep_the_recorder_bounded():
+    from graphlab.trace import _values
+
+    net = nn.Linear(4, 4)
+    for _ in range(2000):
+        net(gl.rand(2, 4))  # a new input tensor each pass, as a training loop's batches
+    assert len(_values._cache) <= 2 * _values._CACHE_MIN
 
 
 def test_a_pass_stops_growing_at_max_events():

@@ -42,6 +42,8 @@ class Op:
 
     Subclasses set ``saves_inputs`` (indices of inputs whose values backward reads) and
     ``saves_output``; ``apply`` records their versions so backward can detect in-place edits.
+    ``_trace`` is where the trace recorder notes which recorded event made the node (None
+    until it does); it survives the node's backward, which clears the saved arrays.
     """
 
     __slots__ = (
@@ -51,12 +53,14 @@ class Op:
         "_pre_hooks",
         "_freed",
         "_out_meta",
+        "_trace",
         "__dict__",
         "__weakref__",
     )
     saves_inputs: tuple[int, ...] = ()
     saves_output: bool = False
     is_view: bool = False  # output shares memory (and version counter) with input 0
+    differentiable: bool = True  # False: the output never requires grad (see ops.nograd)
 
     def forward(self, *args):
         raise NotImplementedError
@@ -99,7 +103,7 @@ class Op:
             op.xp = xp = _xp_of(dev)
             with _cuda_ctx(dev):
                 data = op.forward(*arrays, **attrs)
-        needs_grad = needs_grad and grad_mode.is_grad_enabled()
+        needs_grad = needs_grad and cls.differentiable and grad_mode.is_grad_enabled()
         if type(data) is not xp.ndarray:
             data = xp.asarray(data)  # NOTE: NumPy reductions return scalars, not 0-d arrays
         out = tensor_cls._wrap(data, dev, needs_grad)
@@ -122,6 +126,7 @@ class Op:
             op._pre_hooks = None
             op._freed = False
             op._out_meta = (data.shape, data.dtype)
+            op._trace = None
             out.grad_fn = op
         if op_observers:
             for obs in op_observers:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .. import _dtype
-from ..ops import binary, unary
+from ..ops import binary, nograd, unary
 from ..ops._util import check_broadcast, operands
 from ..tensor import Tensor
 
@@ -57,7 +57,7 @@ def div(input, other, *, rounding_mode=None):  # noqa: A002
     if rounding_mode == "trunc":
         a, b, dt = operands("div", input, other)
         q = binary.Div.apply(*operands("div", a, b, floating=True)[:2])
-        return _no_grad_map(q, lambda xp, x: xp.trunc(x)).to(dt)
+        return nograd.Trunc.apply(q).to(dt)
     raise ValueError(f"div: rounding_mode must be None, 'floor' or 'trunc', got {rounding_mode!r}")
 
 
@@ -66,8 +66,8 @@ true_divide = div
 
 def floor_divide(input, other):  # noqa: A002
     """``input // other`` rounded toward negative infinity (no gradient)."""
-    a, b, dt = operands("floor_divide", input, other)
-    return _raw_binary(a, b, lambda xp, x, y: xp.floor_divide(x, y))
+    a, b, _ = operands("floor_divide", input, other)
+    return nograd.FloorDivide.apply(a, b)
 
 
 def remainder(input, other):  # noqa: A002
@@ -79,7 +79,7 @@ def remainder(input, other):  # noqa: A002
 def fmod(input, other):  # noqa: A002
     """C-style remainder (the result has the dividend's sign)."""
     a, b, _ = operands("fmod", input, other)
-    return _raw_binary(a, b, lambda xp, x, y: xp.fmod(x, y))
+    return nograd.Fmod.apply(a, b)
 
 
 def pow(input, exponent):  # noqa: A001, A002
@@ -199,73 +199,49 @@ def _like_dev(ref, value, dt):
 
 def nonzero(input, *, as_tuple=False):  # noqa: A002
     """Indices of non-zero elements: an ``(n, ndim)`` int64 tensor, or one per dim."""
-    xp_idx = _xp(input).nonzero(input._data)
+    stacked = nograd.NonZero.apply(_t(input, "nonzero"))
     if as_tuple:
-        return tuple(Tensor._wrap(i.astype("int64"), input.device) for i in xp_idx)
-    stacked = _xp(input).stack(xp_idx, axis=1) if xp_idx else _xp(input).zeros((0, 0))
-    return Tensor._wrap(stacked.astype("int64"), input.device)
+        return tuple(stacked[:, i] for i in range(input.ndim))
+    return stacked
 
 
-def _xp(t):
-    from .. import backends
-
-    return backends.for_device(t.device).xp
-
-
-def _raw_binary(a, b, f):
-    """A no-grad elementwise op on two operands (tensors or numbers)."""
-    ref = a if isinstance(a, Tensor) else b
-    if isinstance(a, Tensor) and isinstance(b, Tensor) and a.device != b.device:
-        raise RuntimeError(
-            f"expected all tensors to be on the same device, but found {a.device} and "
-            f"{b.device}; move one with .to(device) first"
-        )
-    xa = a._data if isinstance(a, Tensor) else a
-    xb = b._data if isinstance(b, Tensor) else b
-    return Tensor._wrap(_xp(ref).asarray(f(_xp(ref), xa, xb)), ref.device)
-
-
-def _no_grad_map(t, f):
-    return Tensor._wrap(_xp(t).asarray(f(_xp(t), t._data)), t.device)
-
-
-def _compare(name, f):
+def _compare(name, op):
     def fn(input, other):  # noqa: A002
         a, b, _ = operands(name, input, other)
-        return _raw_binary(a, b, f)
+        return op.apply(a, b)
 
     fn.__name__ = name
     fn.__doc__ = f"Elementwise ``{name}`` comparison; a bool tensor (no gradient)."
     return fn
 
 
-eq = _compare("eq", lambda xp, x, y: x == y)
-ne = _compare("ne", lambda xp, x, y: x != y)
-lt = _compare("lt", lambda xp, x, y: x < y)
-le = _compare("le", lambda xp, x, y: x <= y)
-gt = _compare("gt", lambda xp, x, y: x > y)
-ge = _compare("ge", lambda xp, x, y: x >= y)
-logical_and = _compare("logical_and", lambda xp, x, y: xp.logical_and(x, y))
-logical_or = _compare("logical_or", lambda xp, x, y: xp.logical_or(x, y))
-logical_xor = _compare("logical_xor", lambda xp, x, y: xp.logical_xor(x, y))
+eq = _compare("eq", nograd.Eq)
+ne = _compare("ne", nograd.Ne)
+lt = _compare("lt", nograd.Lt)
+le = _compare("le", nograd.Le)
+gt = _compare("gt", nograd.Gt)
+ge = _compare("ge", nograd.Ge)
+logical_and = _compare("logical_and", nograd.LogicalAnd)
+logical_or = _compare("logical_or", nograd.LogicalOr)
+logical_xor = _compare("logical_xor", nograd.LogicalXor)
 greater, less, greater_equal, less_equal, not_equal = gt, lt, ge, le, ne
 
 
-def _bitwise(name, f):
+def _bitwise(name, op):
     def fn(input, other):  # noqa: A002
         a, b, dt = operands(name, input, other)
         if dt.is_floating_point:
             raise TypeError(f"{name}: only integer and bool tensors are supported, got {dt}")
-        return _raw_binary(a, b, f)
+        return op.apply(a, b)
 
     fn.__name__ = name
     fn.__doc__ = f"Elementwise ``{name}`` of integer or bool tensors."
     return fn
 
 
-bitwise_and = _bitwise("bitwise_and", lambda xp, x, y: x & y)
-bitwise_or = _bitwise("bitwise_or", lambda xp, x, y: x | y)
-bitwise_xor = _bitwise("bitwise_xor", lambda xp, x, y: x ^ y)
+bitwise_and = _bitwise("bitwise_and", nograd.BitwiseAnd)
+bitwise_or = _bitwise("bitwise_or", nograd.BitwiseOr)
+bitwise_xor = _bitwise("bitwise_xor", nograd.BitwiseXor)
 
 
 def bitwise_not(input):  # noqa: A002
@@ -274,38 +250,32 @@ def bitwise_not(input):  # noqa: A002
         raise TypeError(
             f"bitwise_not: only integer and bool tensors are supported, got {input.dtype}"
         )
-    return _no_grad_map(input, lambda xp, x: ~x)
+    return nograd.BitwiseNot.apply(input)
 
 
 def logical_not(input):  # noqa: A002
     """Elementwise logical not (a bool tensor)."""
-    return _no_grad_map(_t(input, "logical_not"), lambda xp, x: xp.logical_not(x))
+    return nograd.LogicalNot.apply(_t(input, "logical_not"))
 
 
 def isnan(input):  # noqa: A002
     """Where the values are NaN."""
-    return _no_grad_map(_t(input, "isnan"), lambda xp, x: xp.isnan(x))
+    return nograd.IsNan.apply(_t(input, "isnan"))
 
 
 def isinf(input):  # noqa: A002
     """Where the values are ±inf."""
-    return _no_grad_map(_t(input, "isinf"), lambda xp, x: xp.isinf(x))
+    return nograd.IsInf.apply(_t(input, "isinf"))
 
 
 def isfinite(input):  # noqa: A002
     """Where the values are finite."""
-    return _no_grad_map(_t(input, "isfinite"), lambda xp, x: xp.isfinite(x))
+    return nograd.IsFinite.apply(_t(input, "isfinite"))
 
 
 def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False) -> bool:  # noqa: A002
     """Whether all values are close (``|a - b| <= atol + rtol * |b|``)."""
-    return bool(
-        _raw_binary(
-            input,
-            other,
-            lambda xp, x, y: xp.allclose(x, y, rtol=rtol, atol=atol, equal_nan=equal_nan),
-        )
-    )
+    return bool(nograd.AllClose.apply(input, other, rtol=rtol, atol=atol, equal_nan=equal_nan))
 
 
 def equal(input, other) -> bool:  # noqa: A002

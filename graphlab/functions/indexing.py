@@ -10,8 +10,8 @@ from __future__ import annotations
 import numbers
 
 from .. import _dtype, backends
-from ..ops import binary  # noqa: E741
-from ..ops import index as I
+from ..ops import binary, nograd
+from ..ops import index as I  # noqa: E741
 from ..ops._util import norm_dim
 from ..tensor import Tensor
 from .elementwise import _t
@@ -244,7 +244,6 @@ def one_hot(tensor, num_classes=-1):
         raise RuntimeError(
             f"one_hot is only applicable to index tensor of dtype int64, got {x.dtype}"
         )
-    xp = _xp(x)
     if num_classes == -1:
         if x.numel() == 0:
             raise RuntimeError("one_hot: can not infer total number of classes from empty tensor")
@@ -254,8 +253,7 @@ def one_hot(tensor, num_classes=-1):
             f"one_hot: class values must be in [0, {num_classes}), got "
             f"[{int(x._data.min())}, {int(x._data.max())}]"
         )
-    out = (x._data[..., None] == xp.arange(num_classes)).astype(xp.int64)
-    return Tensor._wrap(out, x.device)
+    return nograd.OneHot.apply(x, num_classes=int(num_classes))
 
 
 def index_select(input, dim, index):  # noqa: A002

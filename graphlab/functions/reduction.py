@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import namedtuple
 
 from .. import _dtype
+from ..ops import nograd
 from ..ops import reduce as R
 from ..ops._util import norm_dim, norm_dims
 from ..tensor import Tensor
@@ -67,17 +68,13 @@ def _extreme(name, largest):
                 f"{name}(): expected reduction dim {d} to have non-zero size, "
                 f"got shape {tuple(x.shape)}"
             )
-        from .. import backends
-
-        xp = backends.for_device(x.device).xp
-        if x.ndim:
-            idx = (xp.argmax if largest else xp.argmin)(x._data, axis=d, keepdims=True)
-        else:
-            idx = xp.zeros((), xp.int64)
-        values = R.MaxDim.apply(x, index=idx, dim=d, keepdim=keepdim)
+        # NOTE: the index is an op's output (not a raw array) so traces and static graphs see
+        # where it comes from; MaxDim reads it as its second input.
+        idx = nograd.ArgMax.apply(x, dim=d, keepdim=True, largest=largest)
+        values = R.MaxDim.apply(x, idx, dim=d, keepdim=keepdim)
         if x.ndim and not keepdim:
-            idx = xp.squeeze(idx, d)
-        return values_indices(values, Tensor._wrap(idx.astype(xp.int64, copy=False), x.device))
+            idx = idx.squeeze(d)
+        return values_indices(values, idx)
 
     fn.__name__ = name
     fn.__doc__ = (
@@ -131,21 +128,14 @@ def amin(input, dim=(), keepdim=False):  # noqa: A002
 
 def _arg(name, largest):
     def fn(input, dim=None, keepdim=False):  # noqa: A002
-        from .. import backends
-
         x = _t(input, name)
-        xp = backends.for_device(x.device).xp
-        f = xp.argmax if largest else xp.argmin
         if dim is None:
             _nonempty(x, name)
-            out = f(x._data.reshape(-1))
-            if keepdim:
-                out = xp.asarray(out).reshape((1,) * x.ndim)
+            d = None
         else:
             d = norm_dim(dim, x.ndim, name)
             _nonempty_dims(x, (d,) if x.ndim else (), name)
-            out = f(x._data, axis=d, keepdims=keepdim) if x.ndim else xp.zeros((), xp.int64)
-        return Tensor._wrap(xp.asarray(out).astype(xp.int64), x.device)
+        return nograd.ArgMax.apply(x, dim=d, keepdim=keepdim, largest=largest)
 
     fn.__name__ = name
     fn.__doc__ = f"Index of the {'largest' if largest else 'smallest'} value (int64, no grad)."
@@ -192,22 +182,18 @@ def norm(input, p="fro", dim=None, keepdim=False):  # noqa: A002
     return R.Norm.apply(x, p=float(p), dims=_dims(x, dim, "norm"), keepdim=keepdim)
 
 
-def _logical(name, f):
+def _logical(name, op):
     def fn(input, dim=None, keepdim=False):  # noqa: A002
-        from .. import backends
-
         x = _t(input, name)
-        xp = backends.for_device(x.device).xp
-        d = _dims(x, dim, name)
-        return Tensor._wrap(xp.asarray(f(x._data, axis=d, keepdims=keepdim)), x.device)
+        return op.apply(x, dims=_dims(x, dim, name), keepdim=keepdim)
 
     fn.__name__ = name
     fn.__doc__ = f"Whether {'all' if name == 'all' else 'any'} values are non-zero (bool)."
     return fn
 
 
-all = _logical("all", lambda a, axis, keepdims: a.all(axis=axis, keepdims=keepdims))  # noqa: A001
-any = _logical("any", lambda a, axis, keepdims: a.any(axis=axis, keepdims=keepdims))  # noqa: A001
+all = _logical("all", nograd.All)  # noqa: A001
+any = _logical("any", nograd.Any)  # noqa: A001
 
 
 def softmax(input, dim, dtype=None):  # noqa: A002

@@ -99,8 +99,8 @@ def trace(
 
 
 def _refuse_tainted(cap) -> None:
-    """Raise if a live node (one DCE keeps) reads a tensor that a no-grad function (comparison,
-    argmax, isnan, …) computed outside the op hook: the graph would freeze its value."""
+    """Raise if a live node (one DCE keeps), or the output, reads an array an op handed out
+    through an attribute holder instead of its output: the graph would freeze its value."""
     if not cap.tainted:
         return
     bad = {
@@ -114,11 +114,9 @@ def _refuse_tainted(cap) -> None:
     if uses:
         op, r = uses[0]
         raise RuntimeError(
-            f"graphlab.jit.trace: cannot trace {op} reading {bad[r]} that a no-grad function "
-            "(comparison, argmax, isnan, nonzero, mask) computed during the capture: such "
-            "functions run outside the op hook, so the static graph would freeze the value; "
-            "use differentiable ops instead (e.g. relu/clamp rather than x * (x > 0)), or "
-            "keep this step outside the traced code"
+            f"graphlab.jit.trace: cannot trace {op} reading {bad[r]} during the capture: a "
+            "replay would not recompute it, so the static graph would freeze its value; keep "
+            "this step (e.g. max_pool with return_indices=True) outside the traced code"
         )
 
 

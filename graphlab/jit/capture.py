@@ -9,8 +9,10 @@ saw, so that ``id()`` values stay unique while they are looked up.
 
 What the capture cannot see is refused with a clear error instead of being silently frozen:
 device moves (they bypass ``Op.apply``), user ``autograd.Function``\\ s run with grad enabled,
-in-place writes through views, and in-place writes the graph did not record (inputs modified in
-place, or writes under ``no_grad``).
+in-place writes through views, in-place writes the graph did not record (inputs modified in
+place, or writes under ``no_grad``), and arrays an op hands out through an attribute holder
+(``max_pool``'s ``return_indices``) when the graph reads them. Comparisons, ``argmax``,
+``isnan``, ``nonzero``… are ops like any other (``graphlab.ops.nograd``): they are replayed.
 """
 
 from __future__ import annotations
@@ -41,8 +43,8 @@ class Captured:
     syncs: list[str] = field(default_factory=list)
     random_draws: bool = False
     eager_outputs: tuple[Tensor, ...] = ()  # what the capture run returned (for the check)
-    # id(constant) -> description of a tensor a no-grad function (comparison, argmax, …) made
-    # outside the op hook: an error if a node that survives DCE uses it.
+    # id(constant) -> description of an array an op handed out through an attribute holder
+    # (not its output): an error if a node that survives DCE uses it.
     tainted: dict[int, str] = field(default_factory=dict)
 
 
@@ -78,8 +80,7 @@ class _Recorder:
         self.syncs: list[str] = []
         self.transfers: list[transfer.Transfer] = []
         self.scopes: dict[tuple, str] = {}
-        # id(tensor) (and id of its array) -> what a no-grad function made outside Op.apply
-        self.made_by: dict[int, str] = {}
+        # id(array) -> which op handed it out through an attribute holder (not its output)
         self.made_by_data: dict[int, str] = {}
         self.inputs = inputs
         # NOTE: the CPU generator's state at the last checkpoint (each op, each lazy init): a
@@ -129,6 +130,7 @@ class _Recorder:
         if out.grad_fn is op:
             self.keep.append(op)
             self.by_op[id(op)] = ref
+        self._note_holders(op, attrs)
 
     def on_transfer(self, rec) -> None:
         if isinstance(rec, transfer.Sync):
@@ -156,6 +158,26 @@ class _Recorder:
                     "(data-dependent indexing such as x[y.argmax()])",
                     "use gather/index_select/where, whose index is a graph input",
                 )
+
+    def _note_holders(self, op, attrs) -> None:
+        """Note the arrays an op handed out through a list attribute (``indices_out``,
+        ``stats_out``): a tensor wrapped around one later is not a constant but that op's
+        side result, which a replay would not recompute."""
+        name = type(op).__name__
+        for key, v in attrs.items():
+            if not isinstance(v, list):
+                continue
+            todo = list(v)
+            while todo:
+                a = todo.pop()
+                if isinstance(a, (list, tuple)):
+                    todo.extend(a)
+                elif hasattr(a, "shape") and hasattr(a, "dtype"):
+                    self.keep.append(a)  # NOTE: keeps the id unique while it is looked up
+                    self.made_by_data[id(a)] = (
+                        f"a {a.dtype} array of shape {tuple(a.shape)} that op {name} handed "
+                        f"out through its {key} attribute"
+                    )
 
     def scope(self) -> str:
         from ..nn.modules.module import _module_path, current_scope
@@ -269,13 +291,10 @@ def capture(fn, inputs: tuple[Tensor, ...], module=None, name: str = "fn") -> Ca
     _function.op_observers.append(rec.on_op)
     lazy_init_observers.append(rec.on_lazy_init)
     handle = transfer.add_observer(rec.on_transfer)
-    wrap = Tensor.__dict__["_wrap"]
-    Tensor._wrap = classmethod(_spying_wrap(wrap.__func__, rec))
     try:
         with grad_mode.enable_grad():
             result = fn(*inputs)
     finally:
-        Tensor._wrap = wrap
         handle.remove()
         for lst, obs in (
             (_function.op_observers, rec.on_op),
@@ -301,43 +320,6 @@ def capture(fn, inputs: tuple[Tensor, ...], module=None, name: str = "fn") -> Ca
     cap = _finish(rec, out_refs, out_kind, module, name, rec.random_draws)
     cap.eager_outputs = outs
     return cap
-
-
-_OP_APPLY = _function.Op.apply.__func__.__code__
-
-
-def _spying_wrap(wrap, rec: _Recorder):
-    """``Tensor._wrap`` that also notes tensors made by graphlab's no-grad functions.
-
-    NOTE: comparisons, ``argmax``, ``isnan``, ``nonzero``… compute their result outside
-    ``Op.apply`` (they have no gradient), so the op hook never sees them; their results would
-    look like constants and be frozen. Noting who made each tensor lets the capture refuse them
-    where the graph really uses them (and only there: a comparison that merely steered an
-    ``if`` is fine).
-    """
-    import sys
-
-    def spy(cls, data, dev, requires_grad=False):
-        t = wrap(cls, data, dev, requires_grad)
-        f = sys._getframe(1)
-        if f.f_code is not _OP_APPLY and f.f_code.co_filename.startswith(_NO_GRAD_DIRS):
-            rec.keep.append(t)
-            what = f"a {t._data.dtype} tensor of shape {tuple(t._data.shape)}"
-            rec.made_by[id(t)] = what
-            rec.made_by_data[id(t._data)] = what
-        return t
-
-    return spy
-
-
-def _no_grad_dirs() -> tuple[str, ...]:
-    import os
-
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    return (os.path.join(root, "functions") + os.sep, os.path.join(root, "nn", "functional"))
-
-
-_NO_GRAD_DIRS = _no_grad_dirs()
 
 
 def _outputs(result) -> tuple[str, tuple[Tensor, ...]]:
@@ -437,7 +419,9 @@ def _finish(rec: _Recorder, out_refs, out_kind, module, name, random_draws) -> C
         out_kind=out_kind,
         syncs=rec.syncs,
         random_draws=random_draws,
-        tainted={id(c): rec.made_by[id(c)] for c in consts if id(c) in rec.made_by},
+        tainted={
+            id(c): rec.made_by_data[id(c._data)] for c in consts if id(c._data) in rec.made_by_data
+        },
     )
 
 

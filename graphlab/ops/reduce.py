@@ -103,8 +103,8 @@ class AMax(Op):
 
 
 class MaxDim(Op):
-    """``max(dim)``/``min(dim)`` values at precomputed ``index`` (argmax/argmin with keepdims);
-    the gradient goes to that index."""
+    """``max(dim)``/``min(dim)`` values at ``index``, the second input (argmax/argmin with
+    keepdims, an int64 array without gradient); the gradient goes to that index."""
 
     def forward(self, x, index, dim, keepdim=False):
         self.shape, self.index, self.dim, self.keepdim = x.shape, index, dim, keepdim
@@ -116,12 +116,12 @@ class MaxDim(Op):
     def backward(self, g):
         xp = self.xp
         if len(self.shape) == 0:
-            return g
+            return g, None
         out = xp.zeros(self.shape, g.dtype)
         if not self.keepdim:
             g = xp.expand_dims(g, self.dim)
         out[_along(xp, self.index, self.dim)] = g  # NOTE: one index per slice: no repeats
-        return out
+        return out, None
 
 
 class Var(Op):

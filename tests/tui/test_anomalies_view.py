@@ -188,7 +188,7 @@ async def test_clean_demo_pass(demo_session):
     app = Workbench(demo_session)
     async with app.run_test(size=SIZE) as pilot:
         await _open(app, pilot)
-        assert "No NaN or Inf: 64 ops and backward steps checked." in screen_text(app)
+        assert "No NaN or Inf: 73 ops and backward steps checked." in screen_text(app)
         assert not app.query_one("#anom-table").display
 
 

@@ -56,7 +56,7 @@ async def test_neighbourhood_diagram(dynamic):
         await _choose(view, pilot, linear.id)
         ops = [ev for ev in trace.events if isinstance(ev, OpEvent)]
         k = ops.index(linear)
-        relu, absolute, div = ops[k - 1], ops[k + 1], ops[k + 3]
+        relu, absolute, div = ops[k - 1], ops[k + 1], ops[k + 4]  # Abs, Sum, Gt, Div
         assert (relu.op, absolute.op, div.op) == ("Relu", "Abs", "Div")
         diagram = _diagram(app)
         lines = diagram.splitlines()

@@ -61,7 +61,7 @@ async def test_events_table_shows_ops_scopes_and_shapes(demo_session):
     async with app.run_test(size=SIZE) as pilot:
         view = await _open(app, pilot)
         text = screen_text(app)
-        assert "chimera · pass 2 of 2 · 82 events · showing 82 (all)" in text
+        assert "chimera · pass 2 of 2 · 91 events · showing 91 (all)" in text
         assert "0.net.0" in text and "Linear" in text
         assert "16×20, 64×20, 64 → 16×64" in text
         assert "bool() on cpu" in text  # the while loop's syncs are events too
@@ -144,7 +144,7 @@ async def test_choosing_a_pass_on_the_left_selects_it(demo_session):
         await pilot.press("up", "enter")
         await pilot.pause()
         assert app.pass_position == 0
-        assert "chimera · pass 1 of 2 · 74 events" in screen_text(app)
+        assert "chimera · pass 1 of 2 · 83 events" in screen_text(app)
         assert "pass 1/2" in screen_text(app)  # the app's status follows
 
 

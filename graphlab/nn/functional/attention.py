@@ -36,7 +36,7 @@ def _safe_softmax(scores: Tensor) -> Tensor:
     """Softmax over the last dim where a row of only ``-inf`` gives zeros instead of nan
     (PyTorch's ``scaled_dot_product_attention`` does the same for fully masked queries)."""
     # NOTE: no data-dependent branch, so a GPU never has to sync here.
-    dead = Tensor._wrap(scores._data.max(axis=-1, keepdims=True) == -_xp(scores).inf, scores.device)
+    dead = scores.detach().amax(-1, keepdim=True) == float("-inf")
     return masked_fill(softmax(masked_fill(scores, dead, 0.0), -1), dead, 0.0)
 
 

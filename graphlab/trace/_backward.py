@@ -1,0 +1,106 @@
+"""The backward observer: one event per graph node run, with each parameter use's contribution.
+
+Each node's event links to the forward op that made it (through ``Op._trace``), and lists the
+shapes of the gradients it passed on, with their norms where known. For every gradient that goes
+to a parameter of the pass it keeps the *contribution of that use* (name, aliases, forward op,
+norm, and a host copy), so a tied parameter used twice shows two contributions whose sum is its
+``.grad``. Always-on passes at level "meta" copy a contribution only for a parameter used more
+than once: a single use adds the whole gradient of the pass to ``.grad``, and copying it costs.
+"""
+
+from __future__ import annotations
+
+import itertools
+from time import perf_counter as _clock
+
+import numpy as np
+
+from .._device import device as _device_cls
+from ..autograd import function
+from . import _stats
+from ._store import BACKWARD, BACKWARD_SECONDS, broken, tls
+
+__all__ = ["on_backward"]
+
+_OP_NAME = function.Op.name
+_ndarray = np.ndarray
+_SHAPE = itertools.repeat("shape")
+_NONES = itertools.repeat(None)
+
+
+def on_backward(node, grad, in_grads) -> None:
+    """``engine.backward_observers`` hook: record one graph node run in backward."""
+    p = tls.current
+    if p is None or not p.open:
+        return
+    try:
+        now = _clock()
+        raw = p.raw
+        eid = len(raw)
+        if not p.backward_seen:
+            p.backward_seen = True
+            if p.auto:
+                p.ops_ok = False
+        if eid >= p.max_events:
+            p.dropped += 1
+            return
+        r = getattr(node, "_trace", None)
+        fid = r[1] if r is not None and r[0] == p.index else None
+        # NOTE: None for no gradient, and for a multi-output partial (no shape)
+        shapes = tuple(map(getattr, in_grads, _SHAPE, _NONES))
+        norms = stats = None
+        if p.level:
+            norms, stats = _summaries(in_grads, shapes)
+        params = p.params
+        if params and not params.keys().isdisjoint(map(id, node.next)):
+            pgs, norms = _param_grads(p, node, in_grads, shapes, fid, norms)
+        else:
+            pgs = ()
+        cls = type(node)
+        # NOTE: the usual name() (class name + "Backward0") is made when the record is built.
+        raw.append((BACKWARD, cls if cls.name is _OP_NAME else node.name(), fid,
+                    grad.shape if type(grad) is _ndarray else getattr(grad, "shape", ()),
+                    shapes, norms, pgs, now - p.last_t if p.timing else None, stats))  # fmt: skip
+        if type(grad) is not _ndarray and hasattr(grad, "device"):
+            p.add_pending(eid)  # NOTE: a CuPy gradient: norms and copies are on the GPU
+            if p.timing:
+                p.mark_cuda(eid, BACKWARD_SECONDS, _device_cls("cuda", grad.device.id))
+        p.last_t = _clock()
+    except Exception as exc:  # noqa: BLE001 - the recorder must never break backward
+        broken(p, exc)
+
+
+def _summaries(in_grads, shapes) -> tuple[list, list]:
+    """Squared norms and raw statistics of the gradients (levels "stats" and "values")."""
+    norms, stats = [], []
+    for g, shape in zip(in_grads, shapes):
+        if shape is None:
+            norms.append(None)
+            stats.append(None)
+        else:
+            st, sq = _stats.summary(g)
+            norms.append(sq)
+            stats.append(st)
+    return norms, stats
+
+
+def _param_grads(p, node, in_grads, shapes, fid, norms) -> tuple[list, list]:
+    """The contributions of the parameters among ``node``'s inputs, and the squared norms (a
+    list made here at level "meta", where only parameters have one)."""
+    params = p.params
+    keep_all = p.level or not p.auto
+    reused = p.reused or ()
+    nxt = node.next
+    pgs = []
+    for i, key in enumerate(map(id, nxt)):
+        pe = params.get(key)
+        if pe is None or i >= len(shapes) or shapes[i] is None or pe[0]() is not nxt[i]:
+            continue
+        if norms is None:
+            norms = [None] * len(shapes)
+        sq = norms[i]
+        if sq is None:
+            sq = norms[i] = _stats.norm(in_grads[i])
+        keep = keep_all or key in reused
+        pgs.append((pe[1], pe[2], fid, sq, _stats.copy(in_grads[i]) if keep else None))
+    return pgs, norms

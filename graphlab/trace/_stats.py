@@ -1,0 +1,177 @@
+"""Statistics, norms and copies of the arrays the recorder looks at (levels "stats", "values",
+and the per-use gradients of parameters).
+
+The hot path only runs the array reductions; turning their results into Python floats and
+:class:`~graphlab.trace.events.Stats` records waits until someone reads the trace
+(:func:`finish`). On a GPU every result stays on the device, wrapped in :class:`Dev`, until the
+pass closes and moves them to the host in one go (never one sync per op).
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+
+import numpy as np
+
+from .events import Stats
+
+__all__ = ["Dev", "summary", "norm", "copy", "finish", "norm_value", "to_host"]
+
+_ONES_MAX = 1 << 22  # elements; larger arrays are summed by NumPy (no big ones-vector kept)
+_ones_cache: dict = {}
+_isfinite = math.isfinite
+_ndarray = np.ndarray
+
+
+class Dev:
+    """A device array (CuPy) waiting to be copied to the host when its pass closes."""
+
+    __slots__ = ("a",)
+
+    def __init__(self, a):
+        self.a = a
+
+
+def to_host(x):
+    """``x`` with every :class:`Dev` inside (tuples and lists, nested) replaced by a NumPy
+    copy."""
+    t = type(x)
+    if t is Dev:
+        return x.a.get()
+    if t is tuple or t is list:
+        return t(to_host(v) for v in x)
+    return x
+
+
+def _ones(m: int, dt) -> np.ndarray:
+    """A cached vector of ``m`` ones of dtype ``dt`` (a view of a longer one)."""
+    o = _ones_cache.get(dt)
+    if o is None or o.size < m:
+        o = _ones_cache[dt] = np.ones(max(m, 4096, 0 if o is None else 2 * o.size), dtype=dt)
+    return o[:m]
+
+
+def summary(a):
+    """``(raw statistics, squared 2-norm)`` of array ``a``.
+
+    The raw statistics become a :class:`Stats` through :func:`finish`: min, max, mean and
+    population std over the finite elements (as ``graphlab.inspect``), NaN and Inf counts, the
+    element count. The squared norm is NaN or Inf when ``a`` holds one. On a GPU both are
+    :class:`Dev` (see :func:`norm_value`).
+    """
+    if type(a) is not _ndarray:
+        if not isinstance(a, (np.ndarray, np.generic)) and hasattr(a, "device"):
+            return Dev(_stats_device(a)), _sq_device(a)
+        a = np.asarray(a)
+    n = a.size
+    if n == 0:
+        return (math.nan, math.nan, math.nan, math.nan, 0, 0, 0), 0.0
+    dt = a.dtype
+    if dt.kind != "f" or dt.itemsize < 4:
+        a = np.abs(a) if dt.kind == "c" else a.astype(np.float64 if dt.kind != "f" else np.float32)
+    flat = a.reshape(-1)
+    lo, hi = flat.min(), flat.max()
+    # NOTE: NaN propagates through min and max, and an Inf would be the min or the max, so two
+    # finite extremes prove the array clean without counting (the common, cheap case).
+    if not (_isfinite(lo) and _isfinite(hi)):
+        return _summary_nonfinite(flat, n)
+    # NOTE: two BLAS dot products for the sum and the sum of squares instead of NumPy's slower
+    # pairwise sum and a two-pass std; the two-pass formula only runs when the mean dwarfs the
+    # spread (where E[x²] - E[x]² cancels).
+    total = float(flat.dot(_ones(n, flat.dtype))) if n <= _ONES_MAX else float(flat.sum())
+    sq = float(flat.dot(flat))
+    mean = total / n
+    var = sq / n - mean * mean
+    if not var > 1e-3 * mean * mean:
+        d = flat.astype(np.float64) - mean
+        var = float(d.dot(d)) / n
+    return (lo, hi, mean, var, 0, 0, n), sq
+
+
+def _summary_nonfinite(flat, n: int):
+    """:func:`summary` of an array holding NaN or Inf (counted, then left out)."""
+    bad_nan = np.isnan(flat)
+    bad_inf = np.isinf(flat)
+    nan, inf = int(np.count_nonzero(bad_nan)), int(np.count_nonzero(bad_inf))
+    sq = math.nan if nan else math.inf
+    flat = flat[~(bad_nan | bad_inf)]
+    m = flat.size
+    if m == 0:
+        return (math.nan, math.nan, math.nan, math.nan, nan, inf, n), sq
+    mean = float(flat.astype(np.float64).sum()) / m
+    d = flat.astype(np.float64) - mean
+    return (flat.min(), flat.max(), mean, float(d.dot(d)) / m, nan, inf, n), sq
+
+
+def finish(s) -> Stats:
+    """The :class:`Stats` of raw statistics from :func:`summary` (after :func:`to_host`)."""
+    if type(s) is not tuple:  # NOTE: a device result: an array (min, max, mean, std, …)
+        lo, hi, mean, std, nan, inf, count = (float(v) for v in s)
+        return Stats(lo, hi, mean, std, int(nan), int(inf), int(count))
+    lo, hi, mean, var, nan, inf, count = s
+    return Stats(float(lo), float(hi), mean, math.sqrt(max(var, 0.0)), nan, inf, count)
+
+
+def norm_value(sq) -> float:
+    """The 2-norm from a squared norm (from :func:`summary` or :func:`norm`, after
+    :func:`to_host`)."""
+    sq = float(sq)
+    return math.sqrt(sq) if sq >= 0.0 else sq  # NOTE: NaN stays NaN
+
+
+def _stats_device(a):
+    """The statistics of a CuPy array as one small device array (no host sync)."""
+    xp = sys.modules["cupy"]
+    n = a.size
+    if n == 0:
+        return xp.asarray([math.nan] * 4 + [0, 0, 0], dtype=xp.float64)
+    f = a.astype(xp.float64).reshape(-1)
+    nan_mask, inf_mask = xp.isnan(f), xp.isinf(f)
+    ok = ~(nan_mask | inf_mask)
+    cnt = ok.sum()
+    safe = xp.where(ok, f, 0.0)
+    mean = safe.sum() / xp.maximum(cnt, 1)
+    var = xp.where(ok, (f - mean) ** 2, 0.0).sum() / xp.maximum(cnt, 1)
+    lo = xp.where(ok, f, xp.inf).min()
+    hi = xp.where(ok, f, -xp.inf).max()
+    empty = cnt == 0
+    return xp.stack(
+        [
+            xp.where(empty, xp.nan, lo),
+            xp.where(empty, xp.nan, hi),
+            xp.where(empty, xp.nan, mean),
+            xp.where(empty, xp.nan, xp.sqrt(var)),
+            nan_mask.sum().astype(xp.float64),
+            inf_mask.sum().astype(xp.float64),
+            xp.asarray(float(n)),
+        ]
+    )
+
+
+def norm(a):
+    """The squared 2-norm of gradient array ``a`` (see :func:`norm_value`; a :class:`Dev` of it
+    on a GPU)."""
+    if type(a) is _ndarray and a.dtype.kind == "f":
+        f = a if a.ndim == 1 else a.reshape(-1)
+        return f.dot(f)
+    if isinstance(a, (np.ndarray, np.generic, float, int)):
+        f = np.asarray(a, dtype=np.float64).reshape(-1)
+        return f.dot(f)
+    return _sq_device(a)
+
+
+def _sq_device(a) -> Dev:
+    """The squared 2-norm of a CuPy array, left on the device."""
+    f = a.reshape(-1)
+    if f.dtype.kind == "f":
+        return Dev(f.dot(f))
+    cp = sys.modules["cupy"]
+    return Dev(cp.square(cp.linalg.norm(f)))
+
+
+def copy(a):
+    """A host copy of array ``a`` (a device copy, moved to the host at pass close, on a GPU)."""
+    if isinstance(a, (np.ndarray, np.generic)):
+        return np.array(a, copy=True)
+    return Dev(a.copy())
