@@ -8,6 +8,7 @@ demo), so the first screen paints at once and the UI never waits on it.
 
 from __future__ import annotations
 
+import time
 import traceback
 from collections.abc import Callable
 from pathlib import Path
@@ -82,6 +83,8 @@ class Workbench(App):
         self._loader = loader
         self._start_error = error
         self.loading_error: str | None = None
+        #: ``time.perf_counter()`` when the first frame had been painted (for bench/tui.py)
+        self.painted_at: float | None = None
         if title:
             self.title = title
 
@@ -99,6 +102,7 @@ class Workbench(App):
         yield Footer()
 
     def on_mount(self) -> None:
+        self.call_after_refresh(self._painted)
         if self.session is not None:
             self._session_ready(self.session)
         else:
@@ -108,6 +112,9 @@ class Workbench(App):
             self.call_after_refresh(self._load)
         if self._start_error is not None:
             self.push_screen(ErrorScreen(*self._start_error))
+
+    def _painted(self) -> None:
+        self.painted_at = time.perf_counter()
 
     @work(thread=True, exclusive=True, group="load")
     def _load(self) -> None:
