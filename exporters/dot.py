@@ -23,8 +23,10 @@ Colour legend (after torchviz's ``make_dot``), also drawn in every forward graph
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import os
-from dataclasses import dataclass, field
+from collections import deque
 from pathlib import Path
 
 from graphlab.trace.events import BackwardEvent, OpEvent, TransferEvent, ValueRef
@@ -88,40 +90,41 @@ def _bytes(n: int) -> str:
     raise AssertionError("unreachable")
 
 
-def _depth(scope: str) -> int:
-    return 0 if not scope else scope.count(".") + 1
+def _ancestors(events) -> dict[str, tuple[str, ...]]:
+    """Each scope of ``events`` and its ancestors, computed once per distinct scope:
+    ``"0.block 1.fc"`` -> ``("0", "0.block 1", "0.block 1.fc")``; ``""`` (top level) -> ``()``.
+    So the child scope under a parent at depth ``L`` is ``table[scope][L]`` (module names hold
+    no dots)."""
+    table: dict[str, tuple[str, ...]] = {}
+    for ev in events:
+        scope = ev.scope
+        if scope not in table:
+            parts = scope.split(".") if scope else []
+            table[scope] = tuple(".".join(parts[: i + 1]) for i in range(len(parts)))
+    return table
 
 
-def _prefix(scope: str, n: int) -> str:
-    return ".".join(scope.split(".")[:n]) if n else ""
-
-
-def _child_of(scope: str, parent: str) -> str | None:
-    """The child scope of ``parent`` that contains ``scope`` (None when ``scope == parent``)."""
-    if scope == parent:
-        return None
-    if parent:
-        rest = scope[len(parent) + 1 :]
-        return parent + "." + rest.split(".", 1)[0]
-    return scope.split(".", 1)[0]
-
-
-@dataclass
 class _Item:
     """One drawn unit of a forward graph: an op, a collapsed module call or a folded run."""
 
-    kind: str  # "op", "collapsed", "fold", "transfer"
-    events: list
-    scope: str  # the scope the unit stands for (its module for collapsed/fold items)
-    count: int = 1
-    scopes: tuple[str, ...] = ()  # folded: the sibling scopes folded together
+    __slots__ = ("kind", "events", "scope", "count", "scopes")
+
+    def __init__(self, kind: str, events: list, scope: str, count: int = 1, scopes=()):
+        self.kind = kind  # "op", "collapsed", "fold", "transfer"
+        self.events = events
+        self.scope = scope  # the scope the unit stands for (its module for collapsed/fold)
+        self.count = count
+        self.scopes: tuple[str, ...] = scopes  # folded: the sibling scopes folded together
 
 
-@dataclass
 class _Cluster:
-    scope: str
-    cls: str
-    items: list = field(default_factory=list)  # _Item or _Cluster, in order
+    """A module scope drawn as a ``subgraph cluster_*``: its items and sub-clusters in order."""
+
+    __slots__ = ("scope", "cls", "items")
+
+    def __init__(self, scope: str, cls: str):
+        self.scope, self.cls = scope, cls
+        self.items: list = []  # _Item or _Cluster, in order
 
 
 class _Builder:
@@ -172,6 +175,23 @@ def _check_depth(depth, fn: str) -> None:
         raise ValueError(f"{fn}: depth must be None or an int >= 0, got {depth!r}")
 
 
+@contextlib.contextmanager
+def _gc_paused():
+    """Pause the cyclic garbage collector while a graph is built.
+
+    NOTE: a 50k-op graph allocates a few hundred thousand lists, tuples and strings that form
+    no cycles; each allocation burst triggered a collection that rescanned the growing heap,
+    the trace's own events included: 40% of the export time.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 # ----- forward graph: grouping ----------------------------------------------------------------
 def _signature(events: list, base: str) -> tuple:
     """What makes two module calls "identical": relative scopes, classes, ops, shapes."""
@@ -186,55 +206,82 @@ def _signature(events: list, base: str) -> tuple:
     return tuple(sig)
 
 
-def _segments(events: list, parent: str) -> list[tuple[str | None, list]]:
-    """Split ``events`` (all inside ``parent``) into direct events and child-module calls.
+def _segments(events: list, level: int, ancestors: dict) -> list[tuple[str | None, list]]:
+    """Split ``events`` (all inside one scope at depth ``level``) into direct events (child
+    ``None``) and child-module calls.
 
     A call is a run of consecutive events under one child scope; the same child reached
     again after something else is a new call (a layer used twice is drawn twice).
     """
     segs: list[tuple[str | None, list]] = []
+    last = None
     for ev in events:
-        child = _child_of(ev.scope, parent)
-        if child is not None and segs and segs[-1][0] == child:
+        chain = ancestors[ev.scope]
+        child = chain[level] if len(chain) > level else None
+        if child is not None and child == last:
             segs[-1][1].append(ev)
         else:
             segs.append((child, [ev]))
+            last = child
     return segs
 
 
-def _group(events: list, parent: str, cls: str, depth: int | None, fold: bool) -> _Cluster:
-    """The cluster tree of ``events`` under ``parent``, with collapsing and folding applied."""
+def _class_of(events: list, scope: str) -> str:
+    """The module class of ``scope``: that of its first op recorded directly in it ("" if
+    none)."""
+    for ev in events:
+        if ev.scope == scope and isinstance(ev, OpEvent):
+            return ev.scope_class
+    return ""
+
+
+def _run_end(segs: list, i: int, sigs: list) -> int:
+    """Where the run of calls identical to call ``segs[i]`` ends (``i + 1``: no repeat).
+
+    NOTE: identical calls are compared relative to their own scope, so `block 0` … `block 3`
+    (same structure, same op sequence, same shapes) match each other. Signatures are computed
+    on demand into ``sigs``: a call is only ever compared with the one after it.
+    """
+    n, size = len(segs), len(segs[i][1])
+    j = i + 1
+    while j < n and segs[j][0] is not None and len(segs[j][1]) == size:
+        for k in (i, j):
+            if sigs[k] is None:
+                sigs[k] = _signature(segs[k][1], segs[k][0] + ".")
+        if sigs[j] != sigs[i]:
+            break
+        j += 1
+    return j
+
+
+def _group(
+    events: list, parent: str, cls: str, depth: int | None, fold: bool, ancestors: dict, level=0
+) -> _Cluster:
+    """The cluster tree of ``events`` under ``parent`` (a scope at depth ``level``), with
+    collapsing and folding applied."""
     cluster = _Cluster(parent, cls)
-    segs = _segments(events, parent)
-    sigs = [
-        _signature(evs, child + ".") if fold and child is not None else None for child, evs in segs
-    ]
-    i = 0
-    while i < len(segs):
+    items = cluster.items
+    segs = _segments(events, level, ancestors)
+    sigs = [None] * len(segs) if fold else []
+    i, n = 0, len(segs)
+    while i < n:
         child, evs = segs[i]
         if child is None:
             for ev in evs:
                 kind = "transfer" if isinstance(ev, TransferEvent) else "op"
-                cluster.items.append(_Item(kind, [ev], ev.scope))
+                items.append(_Item(kind, [ev], ev.scope))
             i += 1
             continue
-        j = i + 1
-        if fold:
-            # NOTE: identical calls are compared relative to their own scope, so `block 0` …
-            # `block 3` (same structure, same op sequence, same shapes) match each other.
-            while j < len(segs) and segs[j][0] is not None and sigs[j] == sigs[i]:
-                j += 1
+        j = _run_end(segs, i, sigs) if fold else i + 1
         if j - i >= 2:
             run = [ev for _, e in segs[i:j] for ev in e]
             scopes = tuple(s for s, _ in segs[i:j])
-            cluster.items.append(_Item("fold", run, child, count=j - i, scopes=scopes))
-        elif depth is not None and _depth(child) > depth:
-            cluster.items.append(_Item("collapsed", evs, child))
+            items.append(_Item("fold", run, child, count=j - i, scopes=scopes))
+        elif depth is not None and level + 1 > depth:
+            items.append(_Item("collapsed", evs, child))
         else:
-            sub_cls = next(
-                (ev.scope_class for ev in evs if ev.scope == child and isinstance(ev, OpEvent)), ""
-            )
-            cluster.items.append(_group(evs, child, sub_cls, depth, fold))
+            sub = _group(evs, child, _class_of(evs, child), depth, fold, ancestors, level + 1)
+            items.append(sub)
         i = j
     return cluster
 
@@ -248,6 +295,133 @@ def _flatten(cluster: _Cluster, out: list) -> None:
 
 
 # ----- forward graph: drawing -----------------------------------------------------------------
+class _Labels:
+    """Quoted labels that repeat (op names, shapes), escaped once each."""
+
+    __slots__ = ("ops", "shapes")
+
+    def __init__(self):
+        self.ops: dict[str, str] = {}
+        self.shapes: dict[tuple, str] = {}
+
+    def op(self, name: str) -> str:
+        text = self.ops.get(name)
+        if text is None:
+            text = self.ops[name] = label(name)
+        return text
+
+    def shape(self, shape) -> str:
+        text = self.shapes.get(shape)
+        if text is None:
+            text = self.shapes[shape] = quote(_shape(shape))
+        return text
+
+
+def _unit_node(nid: str, it: _Item, b: _Builder) -> str:
+    """The node line of a collapsed or folded unit: its scope (or range of folded scopes), its
+    module class and op count, in the colour of the first device it computed on."""
+    ops, dev = 0, None
+    for ev in it.events:  # NOTE: one plain loop: this runs for every unit of a big graph
+        if isinstance(ev, OpEvent):
+            ops += 1
+            if dev is None and ev.outputs:
+                dev = ev.outputs[0].device
+    cls = _class_of(it.events, it.scope)
+    if it.kind == "fold":
+        first, last = it.scopes[0], it.scopes[-1]
+        per = ops // it.count
+        text = label(
+            f"{first} … {last.rsplit('.', 1)[-1]}  ×{it.count}",
+            f"{cls} ×{it.count}, {per} ops each" if cls else f"{per} ops each",
+        )
+        style = 'peripheries=2, style="filled,bold"'
+    else:
+        text = label(it.scope + (f" ({cls})" if cls else ""), f"{ops} ops")
+        style = "peripheries=2"
+    return f'{nid} [{style}, fillcolor="{b.colour(dev or "cpu")}", label={text}]'
+
+
+class _Drawer:
+    """The node line of each drawn unit and the edges into it, with the parameter, input and
+    transfer nodes the edges need (each made once, at its first use)."""
+
+    def __init__(self, b: _Builder, producer: dict[int, str]):
+        self.b, self.producer = b, producer  # producer: vid -> node id of the unit that made it
+        self.labels = _Labels()
+        self.param_node: dict[int, str] = {}
+        self.input_node: dict[int, str] = {}
+        # Transfers not yet matched to a value, by (destination, bytes), oldest first.
+        self.pending: dict[tuple[str, int], deque[str]] = {}
+        self.top_lines: list[str] = []  # inputs and constants, drawn outside every cluster
+        self.edge_lines: list[str] = []
+        self.seen_edges: set[tuple[str, str, int]] = set()
+
+    def node(self, nid: str, it: _Item) -> str:
+        """The node line of ``it`` (a transfer waits in ``pending`` for the value it made)."""
+        ev0 = it.events[0]
+        if it.kind == "transfer":
+            text = (f"{ev0.src} → {ev0.dst}", _bytes(ev0.nbytes), f"{ev0.seconds * 1e3:.3f} ms")
+            self.pending.setdefault((ev0.dst, ev0.nbytes), deque()).append(nid)
+            return f"{nid} [{_TRANSFER}, label={label(*text)}]"
+        if it.kind == "op":
+            # NOTE: an op item always sits in the cluster of its own scope, which names it.
+            dev = ev0.outputs[0].device if ev0.outputs else None
+            colour = self.b.colour(dev or "cpu")
+            return f'{nid} [fillcolor="{colour}", label={self.labels.op(ev0.op)}]'
+        return _unit_node(nid, it, self.b)
+
+    def edges(self, nid: str, it: _Item) -> list[str]:
+        """Add the edges into ``it``'s node (one per value from outside the unit); return the
+        parameter nodes to draw beside it."""
+        extra: list[str] = []
+        if it.kind == "transfer":
+            return extra
+        if it.kind == "op":
+            made = {v.vid for v in it.events[0].outputs}
+        else:
+            made = {v.vid for ev in it.events if isinstance(ev, OpEvent) for v in ev.outputs}
+        producer, seen, shape = self.producer, self.seen_edges, self.labels.shape
+        for ev in it.events:
+            if not isinstance(ev, OpEvent):
+                continue
+            for v in ev.inputs:
+                if not isinstance(v, ValueRef) or v.vid in made:
+                    continue
+                src = producer.get(v.vid) or self.source(v, it.kind, extra)
+                if src is None:
+                    continue
+                key = (src, nid, v.vid)
+                if key not in seen:
+                    seen.add(key)
+                    self.edge_lines.append(f"    {src} -> {nid} [label={shape(v.shape)}]")
+        return extra
+
+    def source(self, v: ValueRef, kind: str, extra: list[str]) -> str | None:
+        """The node of a value no drawn unit made: its parameter (none for a collapsed unit:
+        its parameters stay inside it), the transfer that brought it, or an input node."""
+        if v.param is not None:
+            if kind != "op":
+                return None
+            src = self.param_node.get(v.vid)
+            if src is None:
+                src = self.param_node[v.vid] = self.b.node_id()
+                names = " = ".join(v.aliases or (v.param,))
+                extra.append(f"{src} [{_PARAM}, label={label(names, _shape(v.shape))}]")
+            return src
+        src = self.input_node.get(v.vid)
+        if src is None:
+            waiting = self.pending.get((v.device, v.nbytes))
+            if waiting:
+                src = waiting.popleft()
+            else:
+                src = self.b.node_id()
+                what = "input" if v.const else "tensor"
+                text = label(what, _shape(v.shape), f"{v.dtype} {v.device}")
+                self.top_lines.append(f"{src} [{_INPUT}, label={text}]")
+            self.input_node[v.vid] = src
+        return src
+
+
 def _forward(events: list, depth: int | None, fold: bool, legend: bool, name: str) -> DotGraph:
     b = _Builder(name)
     # NOTE: transfers made by backward (reason "backward") belong to the backward graph.
@@ -256,127 +430,49 @@ def _forward(events: list, depth: int | None, fold: bool, legend: bool, name: st
         for ev in events
         if isinstance(ev, OpEvent) or (isinstance(ev, TransferEvent) and ev.reason != "backward")
     ]
-    root = _group(shown, "", "", depth, fold)
+    ancestors = _ancestors(shown)
+    root = _group(shown, "", "", depth, fold, ancestors)
     items: list[_Item] = []
     _flatten(root, items)
     # NOTE: node ids are handed out in event order (items are in event order), so the text
     # depends only on the trace, never on memory addresses or dict iteration of ids.
-    item_id: dict[int, str] = {}
+    item_id = [b.node_id() for _ in items]
     producer: dict[int, str] = {}  # vid -> node id of the unit that made it
-    for k in range(len(items)):
-        item_id[k] = b.node_id()
     # Producers first, so that every edge knows its source.
-    for k, it in enumerate(items):
+    for nid, it in zip(item_id, items):
         for ev in it.events:
             if isinstance(ev, OpEvent):
                 for v in ev.outputs:
-                    producer.setdefault(v.vid, item_id[k])
-    param_node: dict[int, str] = {}
-    input_node: dict[int, str] = {}
-    pending: list[tuple[TransferEvent, str]] = []  # transfers not yet matched to a value
-    node_lines: dict[int, list[str]] = {}  # item index -> lines drawn inside its cluster
-    extra_lines: dict[int, list[str]] = {}  # item index -> param/input nodes placed beside it
-    top_lines: list[str] = []  # inputs and constants, drawn outside every cluster
-    edges: list[str] = []
-    seen_edges: set[tuple[str, str, int]] = set()
-    for k, it in enumerate(items):
-        nid = item_id[k]
-        extra_lines[k] = []
-        ev0 = it.events[0]
-        if it.kind == "transfer":
-            text = (f"{ev0.src} → {ev0.dst}", _bytes(ev0.nbytes), f"{ev0.seconds * 1e3:.3f} ms")
-            node_lines[k] = [f"{nid} [{_TRANSFER}, label={label(*text)}]"]
-            pending.append((ev0, nid))
-            continue
-        made = set()
-        dev = None
-        for ev in it.events:
-            if isinstance(ev, OpEvent):
-                made.update(v.vid for v in ev.outputs)
-                if dev is None and ev.outputs:
-                    dev = ev.outputs[0].device
-        colour = b.colour(dev or "cpu")
-        if it.kind == "op":
-            # NOTE: an op item always sits in the cluster of its own scope, which names it.
-            text = [ev0.op]
-            style = f'fillcolor="{colour}"'
-        else:
-            ops = sum(isinstance(ev, OpEvent) for ev in it.events)
-            cls = next(
-                (
-                    ev.scope_class
-                    for ev in it.events
-                    if isinstance(ev, OpEvent) and ev.scope == it.scope
-                ),
-                "",
-            )
-            if it.kind == "fold":
-                first, last = it.scopes[0], it.scopes[-1]
-                text = [f"{first} … {last.rsplit('.', 1)[-1]}  ×{it.count}"]
-                per = ops // it.count
-                text.append(f"{cls} ×{it.count}, {per} ops each" if cls else f"{per} ops each")
-                style = f'peripheries=2, style="filled,bold", fillcolor="{colour}"'
-            else:
-                text = [it.scope + (f" ({cls})" if cls else ""), f"{ops} ops"]
-                style = f'peripheries=2, fillcolor="{colour}"'
-        node_lines[k] = [f"{nid} [{style}, label={label(*text)}]"]
-        for ev in it.events:
-            if not isinstance(ev, OpEvent):
-                continue
-            for v in ev.inputs:
-                if not isinstance(v, ValueRef) or v.vid in made:
-                    continue
-                src = producer.get(v.vid)
-                if src is None and v.param is not None:
-                    if it.kind != "op":
-                        continue  # NOTE: parameters of a collapsed unit stay inside it
-                    src = param_node.get(v.vid)
-                    if src is None:
-                        src = param_node[v.vid] = b.node_id()
-                        names = " = ".join(v.aliases or (v.param,))
-                        extra_lines[k].append(
-                            f"{src} [{_PARAM}, label={label(names, _shape(v.shape))}]"
-                        )
-                elif src is None:
-                    src = input_node.get(v.vid)
-                    if src is None:
-                        for t, (tev, tid) in enumerate(pending):
-                            if tev.dst == v.device and tev.nbytes == v.nbytes:
-                                src = tid
-                                del pending[t]
-                                break
-                        if src is None:
-                            src = b.node_id()
-                            what = "input" if v.const else "tensor"
-                            top_lines.append(
-                                f"{src} [{_INPUT}, label="
-                                f"{label(what, _shape(v.shape), f'{v.dtype} {v.device}')}]"
-                            )
-                        input_node[v.vid] = src
-                key = (src, nid, v.vid)
-                if key in seen_edges:
-                    continue
-                seen_edges.add(key)
-                edges.append(f"    {src} -> {nid} [label={quote(_shape(v.shape))}]")
+                    producer.setdefault(v.vid, nid)
+    draw = _Drawer(b, producer)
+    node_lines: list[str] = []  # per item: its node, drawn inside its cluster
+    extra_lines: list[list[str]] = []  # per item: param nodes placed beside it
+    for nid, it in zip(item_id, items):
+        node_lines.append(draw.node(nid, it))
+        extra_lines.append(draw.edges(nid, it))
+    edges, top_lines = draw.edge_lines, draw.top_lines
     # Clusters, nested, with the nodes of each unit inside the cluster of its parent scope.
-    counter = iter(range(len(items)))
+    out = b.lines
+    out.extend("    " + line for line in top_lines)
+    k = 0
 
     def emit(cluster: _Cluster, indent: str) -> None:
+        nonlocal k
         for it in cluster.items:
             if isinstance(it, _Cluster):
-                b.lines.append(f"{indent}subgraph {b.cluster_id()} {{")
+                out.append(f"{indent}subgraph {b.cluster_id()} {{")
                 title = it.scope + (f" ({it.cls})" if it.cls else "")
-                b.lines.append(f'{indent}    label={quote(title)}; style="rounded"; color="grey"')
+                out.append(f'{indent}    label={quote(title)}; style="rounded"; color="grey"')
                 emit(it, indent + "    ")
-                b.lines.append(f"{indent}}}")
+                out.append(f"{indent}}}")
             else:
-                k = next(counter)
-                for line in extra_lines[k] + node_lines[k]:
-                    b.lines.append(indent + line)
+                for line in extra_lines[k]:
+                    out.append(indent + line)
+                out.append(indent + node_lines[k])
+                k += 1
 
-    b.lines.extend("    " + line for line in top_lines)
     emit(root, "    ")
-    b.lines.extend(edges)
+    out.extend(edges)
     if legend:
         _legend(b)
     return b.finish()
@@ -506,9 +602,10 @@ def trace_graph(
     """
     events = _check_trace(trace, "trace_graph")
     _check_depth(depth, "trace_graph")
-    if backward:
-        return _backward(list(events), legend, name)
-    return _forward(list(events), depth, fold, legend, name)
+    with _gc_paused():
+        if backward:
+            return _backward(list(events), legend, name)
+        return _forward(list(events), depth, fold, legend, name)
 
 
 def module_graph(model_or_snapshot, depth: int | None = None, name: str | None = None) -> DotGraph:

@@ -121,6 +121,17 @@ def load(path: str | os.PathLike) -> Snapshot:
     return _read.load_snapshot(path)
 
 
+def _in_place(target, cpu) -> bool:
+    """Whether ``load_into`` reads straight into ``target``'s array: an initialized tensor on
+    the CPU device whose array owns its memory (so it overlaps no other) and is C-contiguous."""
+    from graphlab.nn.parameter import is_lazy
+
+    if is_lazy(target) or target._device is not cpu:
+        return False
+    data = target._data
+    return data.base is None and data.flags.c_contiguous and data.flags.writeable
+
+
 class LoadResult(NamedTuple):
     """What :func:`load_into` returns: the keys it skipped (only possible with ``strict=False``)."""
 
@@ -135,9 +146,11 @@ def load_into(model, path: str | os.PathLike, strict: bool = True) -> LoadResult
     missing keys, unexpected keys (both errors when ``strict``), dtype and shape mismatches
     (always errors), lazy/initialized mismatches and names tied in the model but stored as
     separate datasets are all collected and raised together in one ``RuntimeError`` naming the
-    file, and the model is left untouched. Values are then read (each dataset once) and copied
-    into the existing tensors, so tied parameters stay tied and optimizers keep their references.
-    Gradients and non-persistent buffers in the file are not loaded.
+    file, and the model is left untouched. Values are then read into the existing tensors (CPU
+    tensors in place, each dataset once), so tied parameters stay tied and optimizers keep their
+    references; if any read fails, every tensor is put back as it was and an
+    :class:`HDF5FormatError` names the dataset. Gradients and non-persistent buffers in the file
+    are not loaded.
     """
     import graphlab
     from graphlab._device import CPU
@@ -212,19 +225,27 @@ def load_into(model, path: str | os.PathLike, strict: bool = True) -> LoadResult
                 + "\nNothing was loaded: the model is unchanged. Fix the file or the model "
                 "(strict=False ignores missing and unexpected keys, never mismatches)."
             )
-        # NOTE: every array is read before the first copy, so a read error (a damaged chunk)
-        # still leaves the model untouched; the price is one host copy of the state at a time.
-        cache: dict = {}
-        values = []
+        # NOTE: the model is left untouched if any read fails: initialized CPU tensors are
+        # read into in place, all or nothing (read_in_place keeps a copy of their old values
+        # meanwhile); the rest (lazy tensors, other devices) are read first into host arrays
+        # and only moved into the model once every read succeeded.
+        direct, later = [], []
         for target, entry in plan:
+            (direct if _in_place(target, CPU) else later).append((target, entry))
+        cache: dict = {}
+        staged = []
+        for target, entry in later:
             try:
-                values.append((target, _read.read(entry, cache, readonly=False)))
+                staged.append((target, _read.read(entry, cache, readonly=False)))
             except (OSError, ValueError) as exc:
                 raise HDF5FormatError(
                     f"{path}: reading {entry.name!r} failed ({exc}); nothing was loaded"
                 ) from None
+        _read.read_in_place(path, [(t._data, e) for t, e in direct])
     with graphlab.no_grad():
-        for target, arr in values:
+        for target, _ in direct:
+            target._version.value += 1
+        for target, arr in staged:
             if is_lazy(target):
                 target.materialize(arr.shape)
             if target._device is CPU:

@@ -181,6 +181,40 @@ def test_transfer_node_with_bytes_and_ms_and_device_colours():
     ).group(2)
 
 
+def test_each_transfer_feeds_the_value_it_brought():
+    with gl.record() as tr:
+        small, big = gl.randn(3).to("cpu:1"), gl.randn(5).to("cpu:1")
+        twin = gl.randn(3).to("cpu:1")
+        big * 2  # used in another order than moved: matched by device and bytes
+        small * 3
+        twin * 4  # the same size as `small`: the transfers are matched oldest first
+    src = dot.trace_graph(tr, legend=False).source
+    labels = node_labels(src)
+    moves = [n for n, t in labels.items() if t.startswith("cpu → cpu:1")]
+    assert [labels[n].split("\\n")[1] for n in moves] == ["12 B", "20 B", "12 B"]
+    muls = [n for n, t in labels.items() if t == "Mul"]
+    fed = [(moves[1], muls[0]), (moves[0], muls[1]), (moves[2], muls[2])]
+    assert set(fed) <= set(edges(src))
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_export_leaves_the_garbage_collector_as_it_was(enabled, monkeypatch):
+    import gc
+
+    _, tr = small_trace()
+    was = gc.isenabled()
+    try:
+        (gc.enable if enabled else gc.disable)()
+        dot.trace_graph(tr)
+        assert gc.isenabled() is enabled
+        monkeypatch.setattr(dot._Builder, "finish", lambda self: 1 / 0)
+        with pytest.raises(ZeroDivisionError):
+            dot.trace_graph(tr)  # fails while the graph is being built
+        assert gc.isenabled() is enabled
+    finally:
+        (gc.enable if was else gc.disable)()
+
+
 # ----- escaping ---------------------------------------------------------------------------------
 def weird_trace():
     net = nn.Sequential()

@@ -286,6 +286,93 @@ def test_strict_lists_every_problem_and_changes_nothing(tmp_path):
     np.testing.assert_array_equal(ok[1].weight.detach().numpy(), src[1].weight.detach().numpy())
 
 
+def _read_fails_at(monkeypatch, fail_at: int) -> list:
+    """Make the ``fail_at``-th dataset read (0-based) scribble over its destination and raise,
+    as a damaged chunk or an I/O error part-way through would; return the list of reads."""
+    real = h5py.Dataset.read_direct
+    calls: list = []
+
+    def read_direct(self, dest, source_sel=None, dest_sel=None):
+        calls.append(self.name)
+        if len(calls) - 1 == fail_at:
+            dest[...] = 99
+            raise OSError("Can't read data (simulated)")
+        return real(self, dest, source_sel, dest_sel)
+
+    monkeypatch.setattr(h5py.Dataset, "read_direct", read_direct)
+    return calls
+
+
+def test_a_failed_read_leaves_the_model_untouched(tmp_path, monkeypatch):
+    src = _tied_net()
+    hdf5.save(src, tmp_path / "t.h5")
+    reads = len({id(t._data) for t in src.state_dict().values()})  # tied: one read each
+    for fail_at in range(reads):
+        gl.manual_seed(1)
+        dst = _tied_net()
+        with gl.no_grad():
+            dst[2].weight.fill_(7.0)
+        before = _values(dst)
+        with monkeypatch.context() as m:
+            calls = _read_fails_at(m, fail_at)
+            with pytest.raises(hdf5.HDF5FormatError, match="reading .* failed.*nothing was loaded"):
+                hdf5.load_into(dst, tmp_path / "t.h5")
+        assert len(calls) == fail_at + 1
+        for k, v in _values(dst).items():
+            np.testing.assert_array_equal(v, before[k], err_msg=f"{k} (failed read {fail_at})")
+        assert dst[2].weight is dst[4].weight
+    hdf5.load_into(dst, tmp_path / "t.h5")  # and the file itself was fine
+    np.testing.assert_array_equal(dst[4].weight.detach().numpy(), src[2].weight.detach().numpy())
+
+
+def test_a_damaged_chunk_leaves_the_model_untouched(tmp_path):
+    gl.manual_seed(0)
+    src = nn.Sequential(*[nn.Linear(64, 64) for _ in range(4)])
+    path = tmp_path / "gz.h5"
+    hdf5.save(src, path, compression="gzip")
+    with h5py.File(path) as f:
+        info = f["parameters/3/weight"].id.get_chunk_info(0)  # read after the other weights
+    with open(path, "r+b") as fh:
+        fh.seek(info.byte_offset)
+        fh.write(bytes(info.size))  # zeros: not a deflate stream
+    gl.manual_seed(1)
+    dst = nn.Sequential(*[nn.Linear(64, 64) for _ in range(4)])
+    before = _values(dst)
+    with pytest.raises(hdf5.HDF5FormatError, match="'3.weight' failed.*nothing was loaded"):
+        hdf5.load_into(dst, path)
+    for k, v in _values(dst).items():
+        np.testing.assert_array_equal(v, before[k], err_msg=k)
+
+
+def test_load_into_other_devices_and_lazy_tensors_together(tmp_path):
+    src = nn.Sequential(nn.Linear(3, 4), nn.Linear(4, 2))
+    hdf5.save(src, tmp_path / "m.h5")
+    dst = nn.Sequential(nn.Linear(3, 4).to("cpu:1"), nn.LazyLinear(2))
+    hdf5.load_into(dst, tmp_path / "m.h5")
+    assert dst[0].weight.device == gl.device("cpu:1") and tuple(dst[1].weight.shape) == (2, 4)
+    for k, v in _values(src).items():
+        np.testing.assert_array_equal(_values(dst)[k], v)
+
+
+@pytest.mark.gpu
+def test_load_into_a_cuda_model_is_all_or_nothing(tmp_path, monkeypatch):
+    src = _tied_net()
+    hdf5.save(src, tmp_path / "t.h5")
+    gl.manual_seed(1)
+    dst = _tied_net().to("cuda:0")
+    before = {k: v.cpu().numpy() for k, v in dst.state_dict().items()}
+    with monkeypatch.context() as m:
+        _read_fails_at(m, 3)
+        with pytest.raises(hdf5.HDF5FormatError, match="nothing was loaded"):
+            hdf5.load_into(dst, tmp_path / "t.h5")
+    for k, v in dst.state_dict().items():
+        np.testing.assert_array_equal(v.cpu().numpy(), before[k], err_msg=k)
+    hdf5.load_into(dst, tmp_path / "t.h5")
+    assert dst[2].weight is dst[4].weight and dst[2].weight.device == gl.device("cuda:0")
+    for k, v in _values(src).items():
+        np.testing.assert_array_equal(dst.state_dict()[k].cpu().numpy(), v, err_msg=k)
+
+
 def test_load_into_needs_a_module(tmp_path):
     with pytest.raises(TypeError, match="exporters.hdf5.load_into: expected an nn.Module"):
         hdf5.load_into({"a": 1}, tmp_path / "x.h5")

@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import ast
+import base64
+import io
+import json
 import os
 import pickle
+import struct
+import zlib
 from collections import OrderedDict
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,6 +20,8 @@ from hypothesis import strategies as st
 
 import graphlab as gl
 from graphlab import serialization
+from graphlab._serialization import format as fmt
+from graphlab._serialization import read as reader
 
 
 def test_tensor_list_dict_round_trip(tmp_path):
@@ -98,14 +106,18 @@ def test_pickle_is_never_used_and_pickle_files_are_refused(tmp_path, monkeypatch
     (tmp_path / "evil").write_bytes(payload)
     with pytest.raises(gl.SerializationError, match="pickle"):
         gl.load(tmp_path / "evil")
-    tree = ast.parse(open(serialization.__file__).read())
-    imported = {
-        a.name
-        for n in ast.walk(tree)
-        if isinstance(n, (ast.Import, ast.ImportFrom))
-        for a in n.names
-    } | {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
-    assert not imported & {"pickle", "marshal", "shelve", "dill", "cloudpickle"}
+    package = Path(fmt.__file__).parent
+    files = [Path(serialization.__file__), *sorted(package.glob("*.py"))]
+    assert len(files) >= 5
+    for path in files:
+        tree = ast.parse(path.read_text())
+        imported = {
+            a.name
+            for n in ast.walk(tree)
+            if isinstance(n, (ast.Import, ast.ImportFrom))
+            for a in n.names
+        } | {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+        assert not imported & {"pickle", "marshal", "shelve", "dill", "cloudpickle"}, path
 
 
 def test_bad_files_name_the_file_and_the_problem(tmp_path):
@@ -157,8 +169,6 @@ def test_missing_file_is_a_clear_error(tmp_path):
 
 
 def test_file_objects(tmp_path):
-    import io
-
     buf = io.BytesIO()
     gl.save([gl.ones(2)], buf)
     buf.seek(0)
@@ -227,8 +237,6 @@ def _same(a, b) -> bool:
 @given(obj=_saveable())
 @settings(max_examples=60, deadline=None)
 def test_round_trip_property(obj):
-    import io
-
     buf = io.BytesIO()
     gl.save([obj, obj], buf)  # the same object twice: tensors inside must come back shared
     buf.seek(0)
@@ -255,9 +263,6 @@ _V1_FILE = (
 
 
 def _v1_blob() -> bytes:
-    import base64
-    import zlib
-
     return zlib.decompress(base64.b64decode(_V1_FILE))
 
 
@@ -274,8 +279,6 @@ def test_version_1_files_still_load(tmp_path):
     assert back["flags"].tolist() == [True, False] and back["empty"].shape == (0, 2)
     assert back["grad"].requires_grad and back["meta"][4] == (True, 2**70)
     assert back["meta"][5]["k"] == float("inf") and back["dev"] == gl.device("cpu:1")
-    import io
-
     assert gl.load(io.BytesIO(_v1_blob()))["ints"].tolist() == [1, -2, 3]  # from memory, too
 
 
@@ -291,9 +294,75 @@ def test_version_1_files_are_still_checked(tmp_path):
         assert name in str(ei.value)
 
 
-def test_new_files_are_version_2(tmp_path):
-    gl.save(gl.ones(1), tmp_path / "f")
-    assert (tmp_path / "f").read_bytes()[8:12] == (2).to_bytes(4, "little")
+# A version-2 file (CRC-32 per chunk), written by graphlab.save before format version 3 with
+# 4 KiB chunks: the objects of the version-1 file plus "long", a float32 tensor of 2,500
+# elements (i % 10) spanning three chunks. zlib-compressed, base64.
+_V2_FILE = (
+    "eNrtmr1v00AUwN0CYkIgJkZ0s1X5zh9JvJCwwMDAx4RCVF2Sc2LF8Rn7kioqkSrmSmwVY5lBYmFkQIh/go1/gJmN8v"
+    "zVJGqShpaB4T3FueT5934+vztnyoOnjccPHzXub2ua9uGalsU+8WQ85Iq4pBfzqB/w9k7Cx4LoZCzixJchcZlOYikB"
+    "2ScpJ7t+R8H5AXGbZA8+KF90YfBDlcDQ54EHgxfwXvpVDCM1gRHsKRTIsAfDUCgOQ1eMSQuuBKbcrUSYyDiVEdeY6h"
+    "sm6bIkW5Y0lyWtZUl7WdIpk4GfpC1IJ051tmPrBO41HAVBWTSKAlEAKh6JIg0typOE0qph16jDjAqtWJSahmkxi0xb"
+    "5RXmmzxYbJIXSF56/NBLi2ZlYux3iiuTTjRyaeYkiZIx74kkk3TVJBKlyGRAJ32eZppMN1t6KckEcFJ6XiJAbugkbE"
+    "9UKmFZz0oP3JZjzVnWOBxrlSSbDHXmJ7NaQ1l15lnQtKUMNnTU2NxczkxloS+GvkbEbGcmMtaLNtVUz9HYhrHaZLK5"
+    "paIGxBTgfCPnO6DYDtmaxuLlyI9Fsps9om62XcnAD+EziXjM4VkVMUnnc1pFz1R5PEhmZcUzs1DDLlBjXqDGukCNvb"
+    "4Ly0qcDS+TrhJXfPd0NUwHtm6nPwoHZc4yas707vmR/2If3IO3OrzgOIDjuK5tGFvF+PskjyvaX0ZV+6xdIra0y0Z5"
+    "7//CMd+/L3D8SL0NTbvVQA455JBDDjnkkEMOOeSQQw455JBDDjnkkEMOOeSQQw455JBDDjnkkEMOOeSQQw65/5/bPF"
+    "69OLqzfXQYDH69PSz/Oxi++2bcvu7eeH6z8v3rm4/Pjq++lz/74ZPXJ81PjfpA/QGQkpTq"
+)
+
+
+def _v2_blob() -> bytes:
+    return zlib.decompress(base64.b64decode(_V2_FILE))
+
+
+def test_version_2_files_still_load(tmp_path):
+    p = tmp_path / "v2"
+    p.write_bytes(_v2_blob())
+    assert p.read_bytes()[8:12] == (2).to_bytes(4, "little")
+    for back in (gl.load(p), gl.load(io.BytesIO(_v2_blob()))):
+        assert list(back) == [
+            "w", "tied", "ints", "half", "flags", "empty", "grad", "long", "meta", "dev"
+        ]  # fmt: skip
+        assert back["w"] is back["tied"] and isinstance(back["w"], gl.nn.Parameter)
+        assert back["w"].tolist() == [[0.0, 1.0, 2.0], [3.0, 4.0, 5.0]]
+        assert back["ints"].dtype is gl.int64 and back["half"].tolist() == [0.5, -1.0]
+        assert back["grad"].requires_grad and back["meta"][4] == (True, 2**70)
+        assert back["empty"].shape == (0, 2) and back["dev"] == gl.device("cpu:1")
+        want = (np.arange(2500) % 10).astype(np.float32)
+        assert np.array_equal(back["long"].numpy(), want)
+
+
+def test_version_2_files_are_still_checked(tmp_path):
+    blob = _v2_blob()
+    start = 20 + int.from_bytes(blob[12:20], "little")
+    header = json.loads(blob[20:start])
+    (long,) = [s for s in header["storages"] if s["shape"] == [2500]]
+    at = start + long["offset"] + 6000  # in the second chunk
+    for name, data, msg in [
+        ("flipped", blob[:at] + bytes([blob[at] ^ 4]) + blob[at + 1 :], "CRC-32 checksum mis"),
+        ("truncated", blob[:-1], "checksum|truncated"),
+    ]:
+        (tmp_path / name).write_bytes(data)
+        with pytest.raises(gl.SerializationError, match=msg) as ei:
+            gl.load(tmp_path / name)
+        assert name in str(ei.value)
+
+
+def test_new_files_are_version_3_with_an_xxh3_per_chunk(tmp_path, small_chunks):
+    import xxhash
+
+    gl.save(_many_tensors(), tmp_path / "f")
+    blob = (tmp_path / "f").read_bytes()
+    magic, version, hlen = struct.unpack_from("<8sIQ", blob)
+    assert (magic, version) == (b"GRAPHLAB", 3) == (serialization.MAGIC, fmt.FORMAT_VERSION)
+    header = json.loads(blob[20 : 20 + hlen])
+    (count,) = struct.unpack_from("<Q", blob, len(blob) - 40)
+    data = blob[20 + hlen : len(blob) - 40 - 8 * count]
+    assert header["chunk_bytes"] == 4096 and len(data) == header["data_bytes"]
+    table = struct.unpack_from(f"<{count}Q", blob, len(blob) - 40 - 8 * count)
+    assert list(table) == [
+        xxhash.xxh3_64_intdigest(data[i : i + 4096]) for i in range(0, len(data), 4096)
+    ]
 
 
 def _many_tensors() -> dict:
@@ -306,8 +375,8 @@ def _many_tensors() -> dict:
 def small_chunks(monkeypatch):
     """4 KiB checksum chunks and worker threads for any size: arrays span chunks, chunks span
     arrays, and the threaded reader and writer run on tiny files."""
-    monkeypatch.setattr(serialization, "_CHUNK", 4096)
-    monkeypatch.setattr(serialization, "_PARALLEL_MIN", 0)
+    monkeypatch.setattr(fmt, "CHUNK", 4096)
+    monkeypatch.setattr(reader, "_PARALLEL_MIN", 0)
 
 
 def test_round_trip_across_chunks_and_threads(tmp_path, small_chunks):
@@ -323,7 +392,7 @@ def test_every_data_byte_is_checked(tmp_path, small_chunks):
     blob = (tmp_path / "f").read_bytes()
     hlen = int.from_bytes(blob[12:20], "little")
     start = 20 + hlen
-    header = serialization.json.loads(blob[20:start])
+    header = json.loads(blob[20:start])
     s2 = header["storages"][2]  # (2, 3000) float32: spans several chunks
     cases = {
         "array": (start + s2["offset"] + 9000, "storage 2"),
@@ -347,10 +416,10 @@ def test_short_reads_are_completed(tmp_path, monkeypatch, small_chunks):
     def stingy(fd, bufs, pos):  # at most 1000 bytes per call, as a signal or a pipe may give
         return real(fd, [memoryview(bufs[0])[:1000]], pos)
 
-    monkeypatch.setattr(serialization.os, "preadv", stingy)
+    monkeypatch.setattr(os, "preadv", stingy)
     back = gl.load(tmp_path / "f")
     assert all(np.array_equal(back[k].numpy(), v.numpy()) for k, v in obj.items())
-    monkeypatch.setattr(serialization.os, "preadv", lambda fd, bufs, pos: 0)
+    monkeypatch.setattr(os, "preadv", lambda fd, bufs, pos: 0)
     with pytest.raises(gl.SerializationError, match="ended early"):
         gl.load(tmp_path / "f")
 
@@ -365,3 +434,15 @@ def test_open_file_objects_start_at_their_position(tmp_path):
         back = gl.load(fh)
         assert fh.read() == b""  # the stream is left at its end, as after read()
     assert back["w"].tolist() == [0.0, 1.0, 2.0, 3.0, 4.0]
+
+
+@pytest.mark.gpu
+def test_cuda_tensors_round_trip_and_map_to_the_cpu(tmp_path):
+    w = gl.randn(300, 70).to("cuda:0")  # 84 kB: several chunks of small_chunks' size too
+    gl.save({"w": w, "again": w, "cpu": gl.ones(2)}, tmp_path / "f")
+    back = gl.load(tmp_path / "f")
+    assert back["w"].device == gl.device("cuda:0") and back["w"] is back["again"]
+    assert np.array_equal(back["w"].cpu().numpy(), w.cpu().numpy())
+    on_cpu = gl.load(tmp_path / "f", map_location="cpu")
+    assert on_cpu["w"].device == gl.device("cpu")
+    assert np.array_equal(on_cpu["w"].numpy(), w.cpu().numpy())

@@ -21,9 +21,11 @@ import zlib
 
 import numpy as np
 import pytest
+import xxhash
 
 import graphlab as gl
 from graphlab import serialization
+from graphlab._serialization import format as fmt
 
 N = 200_000  # big enough that a save takes a few milliseconds
 
@@ -63,25 +65,31 @@ def test_killed_saves_leave_the_old_or_the_new_complete_file(tmp_path):
     assert outcomes & {0.0, 1.0}  # the kills did land while saving new versions
 
 
+_ENTRY = {2: ("I", zlib.crc32), 3: ("Q", xxhash.xxh3_64_intdigest)}  # table entry, checksum
+
+
 def _body(blob: bytes) -> bytes:
     """A valid file without its checksums: prefix, header and data."""
-    if struct.unpack_from("<I", blob, 8)[0] == 1:
+    version = struct.unpack_from("<I", blob, 8)[0]
+    if version == 1:
         return blob[:-32]  # version 1 ends with a SHA-256 of all that comes before
     (count,) = struct.unpack_from("<Q", blob, len(blob) - 40)
-    return blob[: len(blob) - 40 - 4 * count]
+    return blob[: len(blob) - 40 - struct.calcsize(_ENTRY[version][0]) * count]
 
 
 def _seal(body: bytes, chunk: int = 4 << 20) -> bytes:
     """Append valid checksums to ``body`` (prefix, header, data), trusting whatever version and
-    header length its prefix claims: version 1, one SHA-256 over the body; version 2, a CRC-32
-    per ``chunk`` bytes of data, their count, and a SHA-256 over prefix, header, CRCs and count.
-    (An independent writer of the format, so edited files get past the checksums.)"""
+    header length its prefix claims: version 1, one SHA-256 over the body; versions 2 and 3, a
+    CRC-32 (2) or XXH3-64 (3) per ``chunk`` bytes of data, their count, and a SHA-256 over
+    prefix, header, table and count. (An independent writer of the format, so edited files get
+    past the checksums.)"""
     _, version, hlen = struct.unpack_from("<8sIQ", body)
     if version == 1:
         return body + hashlib.sha256(body).digest()
+    entry, checksum = _ENTRY[version]
     head, data = body[: 20 + hlen], body[20 + hlen :]
-    crcs = [zlib.crc32(data[i : i + chunk]) for i in range(0, len(data), chunk)]
-    table = struct.pack(f"<{len(crcs)}I", *crcs) + struct.pack("<Q", len(crcs))
+    sums = [checksum(data[i : i + chunk]) for i in range(0, len(data), chunk)]
+    table = struct.pack(f"<{len(sums)}{entry}", *sums) + struct.pack("<Q", len(sums))
     return body + table + hashlib.sha256(head + table).digest()
 
 
@@ -95,12 +103,13 @@ def _with_header(blob: bytes, header: dict) -> bytes:
     return _seal(new, json.loads(body[20 : 20 + hlen]).get("chunk_bytes", 4 << 20))
 
 
-def _as_version_1(blob: bytes) -> bytes:
-    """A version-2 file rewritten in the version-1 layout (its header keeps the version-2 keys,
-    which version 1 ignores)."""
+def _as_version(blob: bytes, version: int) -> bytes:
+    """A version-3 file rewritten in the layout of ``version`` 1 or 2 (its header keeps the
+    version-3 keys, which version 1 ignores and version 2 shares)."""
     body = bytearray(_body(blob))
-    body[8:12] = struct.pack("<I", 1)
-    return _seal(bytes(body))
+    body[8:12] = struct.pack("<I", version)
+    hlen = struct.unpack_from("<Q", body, 12)[0]
+    return _seal(bytes(body), json.loads(body[20 : 20 + hlen])["chunk_bytes"])
 
 
 def _mutations(blob: bytes, rng: random.Random):
@@ -120,7 +129,7 @@ def _mutations(blob: bytes, rng: random.Random):
     yield _seal(bytes(b), chunk)  # data damage with valid checksums: loads, values differ
     lie = rng.choice([0, 1, hlen - 1, hlen + 1, 2**40, 2**63])
     yield _seal(struct.pack("<8sIQ", magic, version, lie) + body[20:], chunk)  # lying length
-    if version == 2:
+    if version >= 2:
         count = rng.choice([0, 1, 2**20, 2**61, 2**64 - 1])
         yield blob[:-40] + struct.pack("<Q", count) + blob[-32:]  # lying CRC count
         h = dict(header, chunk_bytes=rng.choice([0, 1, 64, 4095, 2**31, "4096", None]))
@@ -205,7 +214,7 @@ for line in sys.stdin:
 @pytest.mark.slow
 def test_fuzzed_files_are_refused_cleanly_in_a_subprocess(tmp_path, monkeypatch):
     rng = random.Random(1)
-    monkeypatch.setattr(serialization, "_CHUNK", 4096)  # so that files hold several chunks
+    monkeypatch.setattr(fmt, "CHUNK", 4096)  # so that files hold several chunks
     sources = [
         {"w": gl.randn(5, 3), "b": gl.zeros(3, dtype=gl.int64), "n": [1, 2.5, "s", None]},
         [gl.ones(4, dtype=gl.float16), gl.tensor([True, False]), {"deep": {"x": gl.arange(6)}}],
@@ -217,10 +226,10 @@ def test_fuzzed_files_are_refused_cleanly_in_a_subprocess(tmp_path, monkeypatch)
         p = tmp_path / f"src{i}"
         gl.save(obj, p)
         blobs.append(p.read_bytes())
-    blobs += [_as_version_1(b) for b in blobs]
+    blobs += [_as_version(b, v) for v in (1, 2) for b in blobs]
     for b in blobs:
         (tmp_path / "check").write_bytes(b)
-        gl.load(tmp_path / "check")  # the sources are valid, in both versions
+        gl.load(tmp_path / "check")  # the sources are valid, in every version
     files = []
     while len(files) < 1000:
         blob = rng.choice(blobs)
