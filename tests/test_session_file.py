@@ -271,6 +271,37 @@ def test_missing_fields_with_defaults_get_them():
     assert all(e.thread == 0 and e.attrs == () for e in back.filter(kind="op").events)
 
 
+def test_columns_mixing_forms_round_trip_and_bad_rows_are_named():
+    # Decoding works a column at a time; columns that mix forms across events (constants among
+    # inputs, None among stats and values, tagged floats in nested tuples) must still round-trip.
+    a = _hand_built((("k", (1, (2, math.nan))),), 2.0, (np.zeros(2, np.float32),), None)
+    b = _hand_built((("k", (1, 2)),), None, None, np.ones(3, np.float32))
+    c = _hand_built((), gl.float32, (), None)
+    events = [ev for tr in (a, b, c) for ev in tr.events]
+    tr = Trace(events, index=4, roots=("Block",), level="values", timing=False)
+    back = records.loads(*records.dumps(tr))
+    assert records.same_traces(tr, back)
+    assert back.events[0].inputs[2] == 2.0 and back.events[4].inputs[2] is gl.float32
+    record, arrays = records.trace_to_record(tr)
+    cases = {
+        "a ParamGrad row must be a list": lambda r: r["events"]["backward"]["param_grads"][
+            1
+        ].__setitem__(0, None),
+        "the 'norm' is 'x'": lambda r: r["events"]["backward"]["param_grads"][1][0].__setitem__(
+            3, "x"
+        ),
+        "a Stats row must be a list of 7": lambda r: r["events"]["op"]["stats"][2].__setitem__(
+            0, [1]
+        ),
+        "arrays index 99": lambda r: r["events"]["op"]["values"].__setitem__(0, [99]),
+    }
+    for match, edit in cases.items():
+        r = json.loads(json.dumps(record))
+        edit(r)
+        with pytest.raises(records.RecordError, match=match):
+            records.trace_from_record(r, arrays)
+
+
 # ----- sessions ------------------------------------------------------------------------------
 
 
