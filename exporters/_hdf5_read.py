@@ -249,13 +249,7 @@ def dump_index(path: str, f: h5py.Group) -> dict | None:
     if check_dump(path, f) < 2:
         return None
     where = _where(f, "index")
-    ds = f.get("index")
-    if not isinstance(ds, h5py.Dataset) or ds.shape != () or not _is_str(ds):
-        raise HDF5FormatError(f"{path}: {where!r} must be a scalar string dataset (JSON)")
-    try:
-        index = json.loads(ds[()])
-    except ValueError as exc:
-        raise HDF5FormatError(f"{path}: {where!r} is not JSON: {exc}") from None
+    index = _json_dataset(path, f, "index", where)
     if not isinstance(index, dict) or not all(
         isinstance(index.get(k), list) for k in (*_TREES, "modules")
     ):
@@ -484,19 +478,24 @@ def _is_str(ds: h5py.Dataset) -> bool:
     return h5py.check_string_dtype(ds.dtype) is not None
 
 
+def _json_dataset(path: str, group, name: str, where: str):
+    """The JSON value stored in the scalar string dataset ``group[name]``, checked."""
+    ds = group.get(name)
+    if not isinstance(ds, h5py.Dataset) or ds.shape != () or not _is_str(ds):
+        raise HDF5FormatError(f"{path}: {where!r} must be a scalar string dataset (JSON)")
+    try:
+        return json.loads(ds[()])
+    except ValueError as exc:
+        raise HDF5FormatError(f"{path}: {where!r} is not JSON: {exc}") from None
+
+
 def _trace_arrays(path: str, g: h5py.Group) -> list[np.ndarray]:
     """The arrays of one trace: views into one read-only array per dtype (see ``index``)."""
     ag = g.get("arrays")
     if not isinstance(ag, h5py.Group):
         raise HDF5FormatError(f"{path}: {_where(g, 'arrays')!r}: expected a group")
     where = _where(ag, "index")
-    ds = ag.get("index")
-    if not isinstance(ds, h5py.Dataset) or ds.shape != () or not _is_str(ds):
-        raise HDF5FormatError(f"{path}: {where!r} must be a scalar string dataset (JSON)")
-    try:
-        index = json.loads(ds[()])
-    except ValueError as exc:
-        raise HDF5FormatError(f"{path}: {where!r} is not JSON: {exc}") from None
+    index = _json_dataset(path, ag, "index", where)
     pools = {}
     for key, pds in ag.items():
         if key == "index":

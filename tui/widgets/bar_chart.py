@@ -26,6 +26,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from ..fmt import num
+from .virtual_table import CURSOR_BINDINGS
 
 __all__ = ["Bar", "BarChart", "bar_cells"]
 
@@ -108,15 +109,7 @@ class BarChart(ScrollView, can_focus=True):
         "bar-chart--muted",
         "bar-chart--cursor",
     }
-    BINDINGS = [
-        Binding("up", "cursor(-1)", "Up", show=False),
-        Binding("down", "cursor(1)", "Down", show=False),
-        Binding("pageup", "page(-1)", "Page up", show=False),
-        Binding("pagedown", "page(1)", "Page down", show=False),
-        Binding("home", "jump(0)", "First", show=False),
-        Binding("end", "jump(-1)", "Last", show=False),
-        Binding("enter", "select", "Select bar", show=False),
-    ]
+    BINDINGS = [*CURSOR_BINDINGS, Binding("enter", "select", "Select bar", show=False)]
 
     cursor: reactive[int] = reactive(0, always_update=True)
     log_scale: reactive[bool] = reactive(False)

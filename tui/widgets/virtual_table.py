@@ -80,6 +80,17 @@ def _cell_segments(cell: Cell, width: int, align: str, console) -> list[Segment]
     return list(text.render(console))
 
 
+#: row-cursor keys shared by the line-based widgets (their actions: cursor, page, jump)
+CURSOR_BINDINGS = [
+    Binding("up", "cursor(-1)", "Up", show=False),
+    Binding("down", "cursor(1)", "Down", show=False),
+    Binding("pageup", "page(-1)", "Page up", show=False),
+    Binding("pagedown", "page(1)", "Page down", show=False),
+    Binding("home", "jump(0)", "First", show=False),
+    Binding("end", "jump(-1)", "Last", show=False),
+]
+
+
 class VirtualTable(ScrollView, can_focus=True):
     """A scrolling table over a :class:`TableSource`, with a row cursor, sorting and filtering.
 
@@ -99,15 +110,7 @@ class VirtualTable(ScrollView, can_focus=True):
         "virtual-table--header",
         "virtual-table--cursor",
     }
-    BINDINGS = [
-        Binding("up", "cursor(-1)", "Up", show=False),
-        Binding("down", "cursor(1)", "Down", show=False),
-        Binding("pageup", "page(-1)", "Page up", show=False),
-        Binding("pagedown", "page(1)", "Page down", show=False),
-        Binding("home", "jump(0)", "First", show=False),
-        Binding("end", "jump(-1)", "Last", show=False),
-        Binding("enter", "select", "Select", show=False),
-    ]
+    BINDINGS = [*CURSOR_BINDINGS, Binding("enter", "select", "Select", show=False)]
 
     cursor: reactive[int] = reactive(0, always_update=True)
 
