@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import h5py
 import numpy as np
-from h5py import h5d, h5l, h5o
+from h5py import h5d, h5l, h5o, h5s
 
 from graphlab import _dtype
 from graphlab.inspect.hostdata import OptimizerState
@@ -24,7 +24,7 @@ from graphlab.inspect.snapshot import Snapshot
 from graphlab.inspect.tables import TensorInfo
 from graphlab.inspect.tree import ModuleNode
 from graphlab.nn.modules.lazy import LazyInitRecord
-from graphlab.trace import records
+from graphlab.trace import LEVELS, Trace, records
 
 from ._hdf5_write import _TABLES, FORMAT, SESSION_FORMAT, VERSION
 
@@ -73,7 +73,8 @@ def check_tree(path: str, f: h5py.Group) -> None:
     """Refuse every object type and link kind a graphlab dump never contains.
 
     Walks links and objects with HDF5's own visitors (no h5py object per link): ~10 us per
-    object, where opening each one through h5py cost ~100 us.
+    object, where opening each one through h5py cost ~100 us. Where a dataset keeps its data
+    (virtual, external files) is checked by :func:`stored_here` before it is read.
     """
     base = f.name.rstrip("/")
     problems: list[str] = []
@@ -105,18 +106,14 @@ def check_tree(path: str, f: h5py.Group) -> None:
         return 1  # NOTE: a non-None return stops the visit
 
     def on_object(name: bytes, info) -> int | None:
-        w = where(name)
-        if info.type == h5o.TYPE_GROUP:
+        # NOTE: datasets are checked when read (see stored_here): opening each one here to
+        # look at its storage cost more than the rest of loading a 1,000-module model.
+        kind = info.type
+        if kind == h5o.TYPE_GROUP:
             if info.rc > 1:
-                problems.append(f"group {w!r} is reachable twice (a loop?)")
-        elif info.type == h5o.TYPE_DATASET:
-            dcpl = h5o.open(f.id, name).get_create_plist()
-            if dcpl.get_layout() == h5d.VIRTUAL:
-                problems.append(f"{w!r} is a virtual dataset; refused")
-            elif dcpl.get_external_count():
-                problems.append(f"{w!r} keeps its data in external files {f[w].external}; refused")
-        else:
-            problems.append(f"{w!r} is a Datatype; only groups and datasets are allowed")
+                problems.append(f"group {where(name)!r} is reachable twice (a loop?)")
+        elif kind != h5o.TYPE_DATASET:
+            problems.append(f"{where(name)!r} is a Datatype; only groups and datasets are allowed")
         return 1 if problems else None
 
     if h5o.get_info(f.id).rc > 1:
@@ -182,32 +179,56 @@ def _where(g: h5py.Group, key: str) -> str:
     return f"{prefix}/{key}" if prefix else key
 
 
+def stored_here(path: str, dsid, name) -> None:
+    """Refuse to read a dataset whose data is not in this file: a virtual dataset (data mapped
+    from other datasets, maybe other files) or one with external storage. ``dsid`` is the
+    dataset's low-level id, ``name`` what to call it in the error."""
+    dcpl = dsid.get_create_plist()
+    if dcpl.get_layout() == h5d.VIRTUAL:
+        raise HDF5FormatError(f"{path}: {name!r} is a virtual dataset; refused")
+    if dcpl.get_external_count():
+        files = [dcpl.get_external(i)[0] for i in range(dcpl.get_external_count())]
+        raise HDF5FormatError(f"{path}: {name!r} keeps its data in external files {files}; refused")
+
+
 class Entry:
-    """One dataset name of a tensor tree, described from its metadata (no data read)."""
+    """One dataset name of a tensor tree, described from its metadata (no data read).
 
-    __slots__ = ("name", "ds", "info", "dtype", "shape")
+    ``dsid`` is h5py's low-level dataset handle (``h5py.h5d.DatasetID``): equal for two names
+    hard-linked to one dataset, and ~3x cheaper to open and read than an ``h5py.Dataset``
+    (which matters for the thousands of small tensors of a big model).
+    """
 
-    def __init__(self, where: str, tree: str, name: str, ds: h5py.Dataset, meta: dict):
-        self.name, self.ds = name, ds
+    __slots__ = ("name", "dsid", "info", "dtype", "shape")
+
+    def __init__(
+        self, path: str, place: str, tree: str, name: str, dsid: h5d.DatasetID, meta: dict
+    ):
+        self.name, self.dsid = name, dsid
+        stored_here(path, dsid, place)
+        where = f"{path}: {place}"
         dtype = meta["dtype"]
         try:
             gl = _dtype.to_dtype(dtype)
         except (TypeError, ValueError, KeyError):
             raise HDF5FormatError(f"{where}: unsupported dtype attribute {dtype!r}") from None
-        if ds.dtype != np.dtype(gl.np):
+        stored = dsid.dtype
+        if stored != np.dtype(gl.np):
             raise HDF5FormatError(
-                f"{where}: stored as {ds.dtype} but its dtype attribute says {dtype!r}"
+                f"{where}: stored as {stored} but its dtype attribute says {dtype!r}"
             )
+        space = dsid.get_space()
+        ds_shape = None if space.get_simple_extent_type() == h5s.NULL else space.shape
         lazy, shape = meta["lazy"], meta["shape"]
-        if lazy != (ds.shape is None):
+        if lazy != (ds_shape is None):
             raise HDF5FormatError(
-                f"{where}: lazy={lazy} but the dataset {'has' if ds.shape else 'lacks'} a shape"
+                f"{where}: lazy={lazy} but the dataset {'has' if ds_shape else 'lacks'} a shape"
             )
-        if not lazy and (shape is None or tuple(shape) != ds.shape):
+        if not lazy and (shape is None or tuple(shape) != ds_shape):
             raise HDF5FormatError(
-                f"{where}: stored with shape {ds.shape} but its shape attribute says {shape}"
+                f"{where}: stored with shape {ds_shape} but its shape attribute says {shape}"
             )
-        self.dtype, self.shape = np.dtype(gl.np), None if lazy else tuple(ds.shape)
+        self.dtype, self.shape = np.dtype(gl.np), None if lazy else tuple(ds_shape)
         self.info = TensorInfo(
             kind="parameter" if tree == "gradients" else meta["kind"],
             shape=self.shape,
@@ -218,6 +239,11 @@ class Entry:
             persistent=meta["persistent"],
             module_class=meta["module_class"],
         )
+
+    def read_into(self, arr: np.ndarray) -> None:
+        """Read the whole dataset into ``arr`` (C-contiguous, of the entry's shape and dtype)."""
+        if arr.size:
+            self.dsid.read(h5s.ALL, h5s.ALL, arr)
 
 
 _TENSOR_META = {
@@ -273,11 +299,15 @@ def entries(path: str, f: h5py.Group, tree: str, index: dict | None = None) -> d
         if not isinstance(name, str):
             raise HDF5FormatError(f"{w}: expected an object with a string 'name'")
         key = f"{tree}/{name.replace('.', '/')}"
-        w = f"{path}: {_where(f, key)}"
-        ds = f.get(key)
-        if not isinstance(ds, h5py.Dataset):
+        place = _where(f, key)
+        w = f"{path}: {place}"
+        try:
+            dsid = h5o.open(f.id, key.encode())
+        except (KeyError, ValueError):
+            dsid = None
+        if not isinstance(dsid, h5d.DatasetID):
             raise HDF5FormatError(f"{w}: listed in the index but not a dataset in the file")
-        out[name] = Entry(w, tree, name, ds, _typed(w, item, _TENSOR_META))
+        out[name] = Entry(path, place, tree, name, dsid, _typed(w, item, _TENSOR_META))
     return out
 
 
@@ -296,7 +326,7 @@ def _entries_v1(path: str, f: h5py.Group, tree: str) -> dict[str, Entry]:
                 meta["shape"] = _json(path, obj, "shape")
                 meta = {k: v if k in ("shape", "dtype") else _plain(k, v) for k, v in meta.items()}
                 key = f"{tree}/{name.replace('.', '/')}"
-                out[name] = Entry(f"{path}: {_where(f, key)}", tree, name, obj, meta)
+                out[name] = Entry(path, _where(f, key), tree, name, obj.id, meta)
 
     visit(f[tree], "")
     # NOTE: back in the model's order (HDF5 iterates by name); unlisted names go last.
@@ -312,15 +342,14 @@ def _plain(key: str, value):
 
 def read(entry: Entry, cache: dict, readonly: bool = True) -> np.ndarray:
     """The entry's data (each HDF5 object read once: hard-linked names share the array)."""
-    if entry.ds.id not in cache:
-        ds = entry.ds
-        # NOTE: read_direct into a fresh array is about twice as fast as ds[()] for chunked data.
-        arr = np.empty(ds.shape, ds.dtype)
-        if arr.size:
-            ds.read_direct(arr)
+    arr = cache.get(entry.dsid)
+    if arr is None:
+        # NOTE: reading into a fresh array is about twice as fast as ds[()] for chunked data.
+        arr = np.empty(entry.shape, entry.dtype)
+        entry.read_into(arr)
         arr.flags.writeable = not readonly
-        cache[entry.ds.id] = arr
-    return cache[entry.ds.id]
+        cache[entry.dsid] = arr
+    return arr
 
 
 def read_in_place(path: str, reads: list[tuple[np.ndarray, Entry]]) -> None:
@@ -346,7 +375,7 @@ def read_in_place(path: str, reads: list[tuple[np.ndarray, Entry]]) -> None:
         try:
             for (arr, entry), backup in zip(reads, backups):
                 written.append((arr, backup.result()))
-                entry.ds.read_direct(arr)
+                entry.read_into(arr)
         except BaseException as exc:
             for fut in backups:
                 fut.cancel()
@@ -437,6 +466,7 @@ def _optimizer(path: str, f: h5py.Group) -> OptimizerState | None:
         for key, sg in g["state"].items():
             values = _tuples(_json(path, sg, "values"))
             for name, ds in sg.items():
+                stored_here(path, ds.id, ds.name)
                 arr = np.asarray(ds[()])
                 arr.flags.writeable = False
                 values[name] = arr
@@ -449,8 +479,13 @@ def _optimizer(path: str, f: h5py.Group) -> OptimizerState | None:
     )
 
 
-def _traces(path: str, f: h5py.Group) -> tuple:
-    """The traces of a version-2 dump, rebuilt from each trace's ``records`` and ``arrays``."""
+def _traces(path: str, f: h5py.Group, defer: bool = False) -> tuple:
+    """The traces of a version-2 dump, rebuilt from each trace's ``records`` and ``arrays``.
+
+    ``defer``: the bytes are read now (the file closes after loading) but each trace is decoded
+    the first time its events are read (:meth:`Trace.deferred`), its meta and length coming
+    from the group's attributes; a trace group without usable attributes is decoded at once.
+    """
     if "traces" not in f:
         return ()
     groups = f["traces"]
@@ -466,12 +501,71 @@ def _traces(path: str, f: h5py.Group) -> tuple:
         ds = g.get("records")
         if not isinstance(ds, h5py.Dataset) or ds.shape != () or not _is_str(ds):
             raise HDF5FormatError(f"{path}: {where!r} must be a scalar string dataset (JSON)")
-        arrays = _trace_arrays(path, g)
-        try:
-            out.append(records.loads(ds[()], arrays))
-        except (records.RecordError, TypeError) as exc:
-            raise HDF5FormatError(f"{path}: {where}: {exc}") from None
+        stored_here(path, ds.id, where)
+        decode = _TraceDecoder(path, where, ds[()], *_trace_pools(path, g))
+        meta = _trace_meta(g) if defer else None
+        if meta is None:
+            out.append(decode())
+        else:
+            decode.count = meta["count"]
+            out.append(Trace.deferred(decode, **meta))
     return tuple(out)
+
+
+def _trace_meta(g: h5py.Group) -> dict | None:
+    """A trace's meta and event count from its group's attributes (None if any is missing or
+    of the wrong type: the trace is then decoded at once, and its record is what counts)."""
+    a = g.attrs
+    try:
+        meta = {
+            "count": a["events"].item(),
+            "index": a["index"].item(),
+            "roots": json.loads(a["roots"]),
+            "level": a["level"],
+            "timing": a["timing"].item(),
+            "dropped": a["dropped"].item(),
+            "interrupted": a["interrupted"].item(),
+        }
+    except (KeyError, AttributeError, TypeError, ValueError):
+        return None
+    meta["level"] = meta["level"].decode() if isinstance(meta["level"], bytes) else meta["level"]
+    meta["index"] = None if meta["index"] == -1 else meta["index"]
+    ok = (
+        all(type(meta[k]) is int and meta[k] >= 0 for k in ("count", "dropped"))
+        and (meta["index"] is None or type(meta["index"]) is int)
+        and isinstance(meta["roots"], list)
+        and all(isinstance(r, str) for r in meta["roots"])
+        and meta["level"] in LEVELS
+        and all(type(meta[k]) is bool for k in ("timing", "interrupted"))
+    )
+    if not ok:
+        return None
+    meta["roots"] = tuple(meta["roots"])
+    return meta
+
+
+class _TraceDecoder:
+    """Decodes one trace from its record text and array pools (already read from the file)."""
+
+    __slots__ = ("path", "where", "text", "index_text", "index_where", "pools", "count")
+
+    def __init__(self, path, where, text, index_text, index_where, pools):
+        self.path, self.where, self.text = path, where, text
+        self.index_text, self.index_where, self.pools = index_text, index_where, pools
+        self.count = None  # the event count the group's attributes promised, if deferred
+
+    def __call__(self) -> Trace:
+        arrays = _slice_pools(self.path, self.index_where, self.index_text, self.pools)
+        try:
+            trace = records.loads(self.text, arrays)
+        except (records.RecordError, TypeError) as exc:
+            raise HDF5FormatError(f"{self.path}: {self.where}: {exc}") from None
+        if self.count is not None and len(trace.events) != self.count:
+            raise HDF5FormatError(
+                f"{self.path}: {self.where} holds {len(trace.events)} events; the group's "
+                f"'events' attribute says {self.count}"
+            )
+        return trace
 
 
 def _is_str(ds: h5py.Dataset) -> bool:
@@ -483,19 +577,23 @@ def _json_dataset(path: str, group, name: str, where: str):
     ds = group.get(name)
     if not isinstance(ds, h5py.Dataset) or ds.shape != () or not _is_str(ds):
         raise HDF5FormatError(f"{path}: {where!r} must be a scalar string dataset (JSON)")
+    stored_here(path, ds.id, where)
     try:
         return json.loads(ds[()])
     except ValueError as exc:
         raise HDF5FormatError(f"{path}: {where!r} is not JSON: {exc}") from None
 
 
-def _trace_arrays(path: str, g: h5py.Group) -> list[np.ndarray]:
-    """The arrays of one trace: views into one read-only array per dtype (see ``index``)."""
+def _trace_pools(path: str, g: h5py.Group) -> tuple[str | bytes, str, dict[int, np.ndarray]]:
+    """What :func:`_slice_pools` needs of a trace's ``arrays`` group, read from the file: the
+    ``index`` JSON text, where it is, and each 1-D dataset as one read-only array."""
     ag = g.get("arrays")
     if not isinstance(ag, h5py.Group):
         raise HDF5FormatError(f"{path}: {_where(g, 'arrays')!r}: expected a group")
     where = _where(ag, "index")
-    index = _json_dataset(path, ag, "index", where)
+    ds = ag.get("index")
+    if not isinstance(ds, h5py.Dataset) or ds.shape != () or not _is_str(ds):
+        raise HDF5FormatError(f"{path}: {where!r} must be a scalar string dataset (JSON)")
     pools = {}
     for key, pds in ag.items():
         if key == "index":
@@ -506,10 +604,25 @@ def _trace_arrays(path: str, g: h5py.Group) -> list[np.ndarray]:
             )
         if pds.dtype.kind not in _NUMERIC_KINDS or pds.dtype.fields is not None:
             raise HDF5FormatError(f"{path}: {_where(ag, key)!r} has dtype {pds.dtype}; refused")
-        pools[int(key)] = pds
+        stored_here(path, pds.id, _where(ag, key))
+        arr = np.empty(pds.shape, pds.dtype)
+        if arr.size:
+            pds.read_direct(arr)
+        arr.flags.writeable = False
+        pools[int(key)] = arr
+    stored_here(path, ds.id, where)
+    return ds[()], where, pools
+
+
+def _slice_pools(path: str, where: str, text, pools: dict[int, np.ndarray]) -> list[np.ndarray]:
+    """The arrays of one trace: views into its pools (one read-only array per dtype), as the
+    ``index`` JSON ``text`` (``[pool, offset, shape]`` per array) says."""
+    try:
+        index = json.loads(text)
+    except ValueError as exc:
+        raise HDF5FormatError(f"{path}: {where!r} is not JSON: {exc}") from None
     if not isinstance(index, list):
         raise HDF5FormatError(f"{path}: {where!r} must be a JSON list")
-    data: dict[int, np.ndarray] = {}
     out = []
     for i, item in enumerate(index):
         ok = (
@@ -527,18 +640,13 @@ def _trace_arrays(path: str, g: h5py.Group) -> list[np.ndarray]:
                 f"{path}: {where!r} entry {i} ({item!r:.60}) is not [dataset, offset, shape] "
                 "inside one of the datasets"
             )
-        if item[0] not in data:
-            arr = np.empty(pool.shape, pool.dtype)
-            if arr.size:
-                pool.read_direct(arr)
-            arr.flags.writeable = False
-            data[item[0]] = arr
-        out.append(data[item[0]][item[1] : item[1] + size].reshape(item[2]))
+        out.append(pool[item[1] : item[1] + size].reshape(item[2]))
     return out
 
 
-def snapshot_from(path: str, f: h5py.Group) -> Snapshot:
-    """The dump in group ``f`` of the open, structure-checked file ``path``, as a Snapshot."""
+def snapshot_from(path: str, f: h5py.Group, defer_traces: bool = False) -> Snapshot:
+    """The dump in group ``f`` of the open, structure-checked file ``path``, as a Snapshot
+    (``defer_traces``: see :func:`_traces`)."""
     index = dump_index(path, f)
     found = {tree: entries(path, f, tree, index) for tree in _TREES}
     info = {n: e.info for n, e in found["parameters"].items()}
@@ -574,7 +682,7 @@ def snapshot_from(path: str, f: h5py.Group) -> Snapshot:
             optimizer=optimizer,
             lazy_inits=lazy_inits,
             # NOTE: version 1 kept only the lossy tables; its traces are left to read_traces.
-            traces=_traces(path, f) if index is not None else (),
+            traces=_traces(path, f, defer_traces) if index is not None else (),
         )
 
 
@@ -593,11 +701,11 @@ def _malformed(path: str, f: h5py.Group, key: str | None):
         ) from None
 
 
-def load_snapshot(path) -> Snapshot:
+def load_snapshot(path, defer_traces: bool = False) -> Snapshot:
     """The dump at ``path`` as a Snapshot, with its traces (from version 2 on)."""
     path = os.fspath(path)
     with open_checked(path) as f:
-        return snapshot_from(path, f)
+        return snapshot_from(path, f, defer_traces)
 
 
 def read_traces(path) -> list[dict[str, object]]:
@@ -614,6 +722,7 @@ def read_traces(path) -> list[dict[str, object]]:
             item: dict[str, object] = {"attrs": {k: _attr(path, g, k) for k in g.attrs}}
             for table in _TABLES:
                 if table in g:
+                    stored_here(path, g[table].id, g[table].name)
                     item[table] = g[table][()]
             out.append(item)
     return out

@@ -73,6 +73,7 @@ the file and the key.
 
 from __future__ import annotations
 
+import math
 import os
 from typing import NamedTuple
 
@@ -110,15 +111,20 @@ def save(
     _write.write(model_or_snapshot, path, grads, buffers, optimizer, traces, compression)
 
 
-def load(path: str | os.PathLike) -> Snapshot:
+def load(path: str | os.PathLike, defer_traces: bool = False) -> Snapshot:
     """The dump at ``path`` as a :class:`~graphlab.inspect.Snapshot` of host arrays.
 
     Tied names map to one shared array; uninitialized lazy tensors appear in ``tensor_info``
     only. ``traces`` are the saved passes rebuilt exactly (the events' arrays are read-only);
     empty for a version-1 file, whose trace tables :func:`read_traces` still reads. A session
     file (several models) is refused: open it with ``exporters.session.load_session``.
+
+    ``defer_traces=True`` reads the traces' bytes but decodes each trace the first time its
+    events are read (``Trace.deferred``: meta and ``len()`` are there at once, from the trace
+    group's attributes). A big file's models are then ready in a fraction of the time; a
+    malformed trace record raises ``HDF5FormatError`` at that first read instead of here.
     """
-    return _read.load_snapshot(path)
+    return _read.load_snapshot(path, defer_traces)
 
 
 def _in_place(target, cpu) -> bool:
@@ -202,14 +208,15 @@ def load_into(model, path: str | os.PathLike, strict: bool = True) -> LoadResult
                 errors.append(f"{key}: dtype {entry.dtype} in the file, {want} in the model")
                 continue
             if not is_lazy(target) and entry.shape != tuple(target.shape):
+                nbytes = math.prod(entry.shape) * want.itemsize
                 errors.append(
-                    f"{key}: shape {entry.shape} in the file ({entry.ds.size * want.itemsize} "
-                    f"bytes), {tuple(target.shape)} in the model"
+                    f"{key}: shape {entry.shape} in the file ({nbytes} bytes), "
+                    f"{tuple(target.shape)} in the model"
                 )
                 continue
             first = by_tensor.get(id(target))
             if first is not None:
-                if first[1].ds.id != entry.ds.id:
+                if first[1].dsid != entry.dsid:
                     errors.append(
                         f"{key}: tied to {first[0]!r} in the model, but the file stores them as "
                         "separate datasets (not hard links)"

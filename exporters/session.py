@@ -68,12 +68,14 @@ def save_session(session: Session, path: str | os.PathLike, compression: str | N
             _write.write_dump(models.create_group(str(i)), src, compression)
 
 
-def load_session(path: str | os.PathLike) -> Session:
+def load_session(path: str | os.PathLike, defer_traces: bool = False) -> Session:
     """The session saved at ``path`` by :func:`save_session`, as a :class:`Session`.
 
     A single-model dump of ``exporters.hdf5.save`` opens too, as a session of that one model
     (named after it, ``source`` the file's path). Anything else raises :class:`HDF5FormatError`
-    naming the file (``FileNotFoundError`` when there is no file).
+    naming the file (``FileNotFoundError`` when there is no file). ``defer_traces``: decode
+    each trace on first read of its events, as ``exporters.hdf5.load`` does (the workbench
+    opens files this way and decodes the passes in a worker).
     """
     path = os.fspath(path)
     with _read.open_file(path) as f:
@@ -81,7 +83,7 @@ def load_session(path: str | os.PathLike) -> Session:
         if fmt == _write.FORMAT:
             _read.check_dump(path, f)
             _read.check_tree(path, f)
-            snap = _read.snapshot_from(path, f)
+            snap = _read.snapshot_from(path, f, defer_traces)
             return Session(name=snap.name, models=(snap,), source=path)
         if fmt != FORMAT:
             raise HDF5FormatError(
@@ -108,7 +110,7 @@ def load_session(path: str | os.PathLike) -> Session:
             g = models[key]
             if not isinstance(g, h5py.Group):
                 raise HDF5FormatError(f"{path}: /models/{key} is not a group")
-            snaps.append(_read.snapshot_from(path, g))
+            snaps.append(_read.snapshot_from(path, g, defer_traces))
         try:
             return Session(
                 name=str(_read._attr(path, f, "name")),

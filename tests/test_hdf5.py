@@ -289,17 +289,19 @@ def test_strict_lists_every_problem_and_changes_nothing(tmp_path):
 def _read_fails_at(monkeypatch, fail_at: int) -> list:
     """Make the ``fail_at``-th dataset read (0-based) scribble over its destination and raise,
     as a damaged chunk or an I/O error part-way through would; return the list of reads."""
-    real = h5py.Dataset.read_direct
+    from exporters import _hdf5_read
+
+    real = _hdf5_read.Entry.read_into
     calls: list = []
 
-    def read_direct(self, dest, source_sel=None, dest_sel=None):
+    def read_into(self, dest):
         calls.append(self.name)
         if len(calls) - 1 == fail_at:
             dest[...] = 99
             raise OSError("Can't read data (simulated)")
-        return real(self, dest, source_sel, dest_sel)
+        return real(self, dest)
 
-    monkeypatch.setattr(h5py.Dataset, "read_direct", read_direct)
+    monkeypatch.setattr(_hdf5_read.Entry, "read_into", read_into)
     return calls
 
 

@@ -378,6 +378,65 @@ def test_session_round_trip(tmp_path):
         assert json.loads(f.attrs["models"]) == ["Sequential", "Sequential#2"]
 
 
+def test_deferred_traces_decode_on_first_read_and_equal_the_eager_ones(tmp_path):
+    sess, _, _ = _session()
+    path = tmp_path / "run.h5"
+    save_session(sess, path)
+    eager = load_session(path)
+    deferred = load_session(path, defer_traces=True)
+    traces = deferred.traces
+    assert traces and not any(t.decoded for t in traces)
+    for a, b in zip(eager.traces, traces, strict=True):
+        # meta and length come from the group's attributes, without decoding
+        assert (b.index, b.roots, b.level, b.timing, len(b)) == (
+            a.index, a.roots, a.level, a.timing, len(a.events),
+        )  # fmt: skip
+        assert not b.decoded
+    for a, b in zip(eager.traces, traces, strict=True):
+        assert records.same_traces(a, b)
+        assert b.decoded
+    for a, b in zip(eager.models, deferred.models, strict=True):
+        _assert_same_snapshot(a, b)
+    single = tmp_path / "one.h5"
+    hdf5.save(eager.models[0], single)
+    one = hdf5.load(single, defer_traces=True)
+    assert not one.traces[0].decoded
+    assert records.same_traces(one.traces[0], eager.models[0].traces[0])
+
+
+def test_a_damaged_deferred_trace_fails_when_read_not_when_loaded(tmp_path):
+    sess, _, _ = _session()
+    path = tmp_path / "run.h5"
+    save_session(sess, path)
+    with h5py.File(path, "r+") as f:
+        del f["models/0/traces/1/records"]
+        f["models/0/traces/1"].create_dataset(
+            "records", data='{"format": "something else"}', dtype=h5py.string_dtype()
+        )
+        f["models/0/traces/0"].attrs["events"] = 3  # a count that the record does not hold
+    with pytest.raises(HDF5FormatError, match="traces/1/records"):
+        load_session(path)
+    back = load_session(path, defer_traces=True)
+    first, second = back.models[0].traces[:2]
+    assert len(first) == 3 and len(second) > 0
+    with pytest.raises(HDF5FormatError, match=r"traces/1/records.*not a trace record"):
+        second.events  # noqa: B018
+    with pytest.raises(HDF5FormatError, match="'events' attribute says 3"):
+        first.events  # noqa: B018
+    assert not first.decoded and not second.decoded
+    assert back.models[1].traces[0].events  # the other model's passes are fine
+
+
+def test_a_trace_group_without_attributes_is_decoded_at_once(tmp_path):
+    sess, _, _ = _session()
+    path = tmp_path / "run.h5"
+    save_session(sess, path)
+    with h5py.File(path, "r+") as f:
+        del f["models/0/traces/0"].attrs["level"]
+    back = load_session(path, defer_traces=True)
+    assert back.models[0].traces[0].decoded and not back.models[0].traces[1].decoded
+
+
 def test_lazy_models_and_compression(tmp_path):
     lazy = nn.Sequential(nn.LazyLinear(3), nn.ReLU())  # never called: still lazy
     used = nn.Sequential(nn.LazyLinear(2))

@@ -675,3 +675,45 @@ def test_real_transfers_small_copies_and_item_syncs():
     assert any(".item() inside a loop stalls the GPU" in a for a in rep.advice)
     # x (64 B, a constant) + one (x * 2) (64 B) + its sum (4 B)
     assert A.peak_live_bytes(tr) == 64 + 64 + 4
+
+
+def test_a_deferred_trace_decodes_once_on_first_read_from_any_thread():
+    import threading
+
+    from graphlab.trace import Trace
+
+    with gl.record() as source:
+        nn.Linear(3, 2)(gl.randn(2, 3)).sum().backward()
+    calls = []
+    gate = threading.Event()
+
+    def decode():
+        calls.append(1)
+        gate.wait(5)
+        return Trace(source.events, index=7, roots=("Net",))
+
+    t = Trace.deferred(decode, count=len(source.events), index=3, roots=("X",))
+    assert not t.decoded and (t.index, t.roots) == (3, ("X",)) and not calls
+    assert len(t) == len(source.events) > 0 and not calls  # len() does not decode
+    got = []
+    readers = [threading.Thread(target=lambda: got.append(t.events)) for _ in range(3)]
+    for r in readers:
+        r.start()
+    gate.set()
+    for r in readers:
+        r.join(5)
+    assert len(calls) == 1 and len(got) == 3 and all(g is got[0] for g in got)
+    assert t.decoded and (t.index, t.roots) == (7, ("Net",))  # the decoded trace's meta wins
+
+
+def test_a_deferred_trace_that_fails_to_decode_raises_on_every_read():
+    from graphlab.trace import Trace
+
+    def broken():
+        raise ValueError("record damaged")
+
+    t = Trace.deferred(broken, count=4)
+    for _ in range(2):
+        with pytest.raises(ValueError, match="record damaged"):
+            t.events  # noqa: B018
+    assert not t.decoded and len(t) == 4

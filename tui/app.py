@@ -3,11 +3,22 @@
 The app owns the selection — which model, which of its recorded passes — and hands it down to the
 eight views (:mod:`tui.views`); views send messages up to change it. A session can be given
 ready-made or as a ``loader`` that runs in a worker thread (opening a big file, building the
-demo), so the first screen paints at once and the UI never waits on it.
+demo), so the first screen paints at once and the UI never waits on it. Passes a file loader
+left undecoded (``Trace.deferred``) are decoded by that worker after the models are shown; the
+views that need their events show a loading indicator meanwhile.
+
+Memory: a 100,000-event session is millions of objects, and each full collection of Python's
+cyclic garbage collector walks all of them (~250 ms on 2 cores: a frozen key press). The app
+moves what exists into the collector's permanent generation (``gc.freeze()``, as big Python
+services do) once a session is shown, after the passes are decoded and after a view built its
+data; reference counting still frees everything, and ``gc.unfreeze()`` runs when the app exits.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import gc
+import threading
 import time
 import traceback
 from collections.abc import Callable
@@ -83,8 +94,12 @@ class Workbench(App):
         self._loader = loader
         self._start_error = error
         self.loading_error: str | None = None
-        #: ``time.perf_counter()`` when the first frame had been painted (for bench/tui.py)
+        #: ``time.perf_counter()`` when the first frame had been painted, when the first frame
+        #: with the session's data had, and when its deferred passes were decoded (bench/tui.py)
         self.painted_at: float | None = None
+        self.shown_at: float | None = None
+        self.decoded_at: float | None = None
+        self._shown_event = threading.Event()
         if title:
             self.title = title
 
@@ -116,6 +131,13 @@ class Workbench(App):
     def _painted(self) -> None:
         self.painted_at = time.perf_counter()
 
+    def _shown(self) -> None:
+        self.shown_at = time.perf_counter()
+        self._shown_event.set()
+
+    def on_unmount(self) -> None:
+        gc.unfreeze()  # NOTE: inspect.show() returns to the user's process: give it back as it was
+
     @work(thread=True, exclusive=True, group="load")
     def _load(self) -> None:
         try:
@@ -125,6 +147,52 @@ class Workbench(App):
             self.call_from_thread(self._load_failed, text)
             return
         self.call_from_thread(self._session_ready, session)
+        # NOTE: decoding holds the GIL in long stretches: let the models' first frame paint.
+        self._shown_event.wait(timeout=5)
+        self._decode(session)
+
+    def _decode(self, session: Session) -> None:
+        """Decode the session's deferred passes (in the loader's worker), the first model's
+        newest first, and hand the data down again when done. A pass that cannot be decoded
+        (a damaged record) is dropped from the session, and its error shown."""
+        order = [t for m in session.models for t in reversed(m.traces) if not t.decoded]
+        if not order:
+            return
+        failed: dict[int, str] = {}
+        for trace in order:
+            try:
+                trace.events  # noqa: B018 - reading them decodes them
+            except Exception as exc:  # noqa: BLE001 - shown in the UI, the app stays usable
+                failed[id(trace)] = "".join(traceback.format_exception(exc))
+        if failed:
+            kept = dataclasses.replace(
+                session,
+                models=tuple(
+                    dataclasses.replace(m, traces=tuple(t for t in m.traces if id(t) not in failed))
+                    for m in session.models
+                ),
+            )
+            self.call_from_thread(self._decode_failed, kept, "\n".join(failed.values()))
+        else:
+            self.call_from_thread(self._decoded)
+
+    def _decoded(self) -> None:
+        gc.freeze()
+        self._hand_down()
+        self.decoded_at = time.perf_counter()
+
+    def _decode_failed(self, session: Session, text: str) -> None:
+        self.loading_error = text
+        self.session = session
+        traces = self.snapshot.traces if self.snapshot is not None else ()
+        position = min(self.pass_position or 0, len(traces) - 1) if traces else None
+        if position == self.pass_position:
+            self._hand_down()
+        else:
+            self.pass_position = position  # NOTE: the watcher hands the data down
+        self.push_screen(
+            ErrorScreen("A recorded pass could not be decoded (left out of the session)", text)
+        )
 
     def _load_failed(self, text: str) -> None:
         self.loading_error = text
@@ -132,6 +200,8 @@ class Workbench(App):
         self.push_screen(ErrorScreen("Could not load the session", text))
 
     def _session_ready(self, session: Session) -> None:
+        gc.freeze()
+        self.call_after_refresh(self._shown)
         self.session = session
         self.sub_title = f"{session.name} ({session.source})" if session.source else session.name
         if not session.models:
@@ -193,8 +263,8 @@ class Workbench(App):
             parts.append("no recorded pass")
         else:
             parts.append(
-                f"pass {self.pass_position + 1}/{len(snap.traces)} · {count(len(trace.events))} "
-                f"events · level {trace.level}"
+                f"pass {self.pass_position + 1}/{len(snap.traces)} · {count(len(trace))} "
+                f"events · level {trace.level}" + ("" if trace.decoded else " · decoding…")
             )
         self.query_one("#status", Static).update("  ·  ".join(parts))
 

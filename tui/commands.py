@@ -91,7 +91,9 @@ def tui(args) -> int:
     # NOTE: a file is loaded in the app's worker, so a bad file shows as an error screen.
     from exporters.session import load_session
 
-    Workbench(loader=lambda: load_session(p), title=f"graphlab workbench: {p.name}").run()
+    Workbench(
+        loader=lambda: load_session(p, defer_traces=True), title=f"graphlab workbench: {p.name}"
+    ).run()
     return 0
 
 

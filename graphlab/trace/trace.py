@@ -10,7 +10,8 @@ Printing lives in :mod:`graphlab.trace.format`, analyses in :mod:`graphlab.trace
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import threading
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from .events import BackwardEvent, InitEvent, OpEvent, SyncEvent, TransferEvent, ValueRef
@@ -28,7 +29,7 @@ class Trace:
     ``interrupted`` (recording was switched off inside the pass), ``recording`` (still open).
     """
 
-    __slots__ = ("_events", "_pass", "_meta")
+    __slots__ = ("_events", "_pass", "_meta", "_later")
 
     def __init__(
         self,
@@ -49,16 +50,39 @@ class Trace:
                     "graphlab.trace.events (OpEvent, TransferEvent, SyncEvent, BackwardEvent, "
                     "InitEvent)"
                 )
-        self._pass = None
+        self._pass = self._later = None
         self._meta = (index, tuple(roots), level, bool(timing), int(dropped), bool(interrupted))
 
     @classmethod
     def _live(cls, p) -> Trace:
         """The trace of recorder pass ``p`` (events built on first read)."""
         t = cls.__new__(cls)
-        t._events = None
+        t._events = t._meta = t._later = None
         t._pass = p
-        t._meta = None
+        return t
+
+    @classmethod
+    def deferred(
+        cls,
+        decode: Callable[[], Trace],
+        *,
+        count: int,
+        index: int | None = None,
+        roots: tuple[str, ...] = (),
+        level: str = "meta",
+        timing: bool = True,
+        dropped: int = 0,
+        interrupted: bool = False,
+    ) -> Trace:
+        """A trace whose events ``decode()`` makes the first time they are read (on any thread;
+        once). Its meta and ``len()`` (``count`` events) are known at once, which is what a
+        file loader needs to list a 100,000-event pass before decoding it. An error ``decode``
+        raises is raised by that first read (and by the next ones: nothing is cached). Once
+        decoded, the meta is the decoded trace's."""
+        t = cls((), index=index, roots=roots, level=level, timing=timing, dropped=dropped,
+                interrupted=interrupted)  # fmt: skip
+        t._events = None
+        t._later = (decode, int(count), threading.Lock())
         return t
 
     # ----- data ------------------------------------------------------------------------------
@@ -67,12 +91,29 @@ class Trace:
         """The events, in execution order (frozen records of :mod:`graphlab.trace.events`)."""
         p = self._pass
         if p is None:
-            return self._events
+            return self._events if self._later is None else self._decode()
         events = p.build()
         if not p.open:
             # NOTE: a closed pass never changes again: keep the records, let the pass go.
             self._events, self._meta, self._pass = events, self._meta_of(p), None
         return events
+
+    def _decode(self) -> tuple:
+        later = self._later
+        if later is None:  # NOTE: decoded by another thread meanwhile
+            return self._events
+        with later[2]:
+            if self._later is not None:
+                decoded = later[0]()
+                self._events, self._meta = decoded.events, decoded._m()
+                self._later = None
+        return self._events
+
+    @property
+    def decoded(self) -> bool:
+        """False for a :meth:`deferred` trace whose events were not read yet (reading them
+        decodes them); True for every other trace."""
+        return self._later is None
 
     @staticmethod
     def _meta_of(p) -> tuple:
@@ -117,7 +158,8 @@ class Trace:
         return self._pass is not None and self._pass.open
 
     def __len__(self) -> int:
-        return len(self.events)
+        later = self._later
+        return later[1] if later is not None else len(self.events)
 
     def __iter__(self) -> Iterator:
         return iter(self.events)

@@ -78,6 +78,77 @@ async def test_loader_runs_in_a_worker(demo_session):
         assert "chimera" in screen_text(app)
 
 
+def _deferred(session, gates: dict):
+    """``session`` with every pass deferred: its decode waits for ``gates[index]`` (an Event)
+    and raises if that gate holds an exception instead."""
+    import dataclasses
+    import threading
+
+    from graphlab.trace import Trace
+
+    def later(t):
+        gate = gates.setdefault(t.index, threading.Event())
+
+        def decode():
+            gate.wait(10)
+            if getattr(gate, "error", None):
+                raise gate.error
+            return t
+
+        return Trace.deferred(decode, count=len(t.events), index=t.index, roots=t.roots,
+                              level=t.level, timing=t.timing)  # fmt: skip
+
+    models = [dataclasses.replace(m, traces=tuple(map(later, m.traces))) for m in session.models]
+    return dataclasses.replace(session, models=tuple(models))
+
+
+async def test_models_show_while_passes_decode_and_event_views_wait(demo_session):
+    gates: dict = {}
+    deferred = _deferred(demo_session, gates)
+    app = Workbench(loader=lambda: deferred)
+    async with app.run_test(size=(120, 40)) as pilot:
+        try:
+            while app.session is None:
+                await pilot.pause(0.02)
+            await pilot.pause()
+            text = screen_text(app)
+            assert "NestMLP" in text and "3,952 params" in text  # the tree is there
+            assert "decoding its 91 events" in text and "decoding…" in text  # the ops wait
+            await pilot.press("5")
+            await pilot.pause()
+            trace_view = app.query_one("#trace-view")
+            assert trace_view.loading and trace_view._dirty
+        finally:
+            for gate in gates.values():
+                gate.set()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert not trace_view.loading and app.decoded_at is not None
+        assert all(t.decoded for t in deferred.traces)
+        text = screen_text(app)
+        assert "decoding" not in text and "Linear" in text
+
+
+async def test_a_pass_that_cannot_be_decoded_is_left_out_with_its_error(demo_session):
+    gates: dict = {}
+    deferred = _deferred(demo_session, gates)
+    chimera = deferred.models[0]
+    bad = chimera.traces[-1].index
+    for index in [t.index for t in deferred.traces]:
+        gates.setdefault(index, __import__("threading").Event()).set()
+    gates[bad].error = ValueError("pass record damaged")
+    app = Workbench(loader=lambda: deferred)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert "pass record damaged" in screen_text(app)
+        assert [t.index for t in app.snapshot.traces] == [t.index for t in chimera.traces[:-1]]
+        await pilot.press("escape")
+        await pilot.press("5")
+        await pilot.pause()
+        assert "pass 1/1" in screen_text(app)
+
+
 async def test_start_error_screen(demo_session):
     app = Workbench(demo_session, error=("script.py raised", "Traceback ...\nKeyError: 'x'"))
     async with app.run_test(size=(100, 30)) as pilot:

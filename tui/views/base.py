@@ -3,11 +3,15 @@
 The app hands data *down* (:meth:`View.show_data`: the session, the selected model's Snapshot,
 the selected pass); views send *up* messages (:class:`View.JumpToModule`,
 :class:`View.PassChosen`). A view repaints only when it is visible: hidden views keep a dirty flag
-and catch up when shown, so a 100,000-event trace costs nothing on the Modules screen.
+and catch up when shown, so a 100,000-event trace costs nothing on the Modules screen. While the
+selected model's passes are still being decoded (a big file, see :mod:`tui.app`), a view that
+reads their events shows Textual's loading indicator and catches up when the app hands the
+decoded data down.
 """
 
 from __future__ import annotations
 
+import gc
 from typing import ClassVar
 
 from textual.message import Message
@@ -28,6 +32,8 @@ class View(Widget):
     #: the tab's title, and the number key that shows it
     TITLE: ClassVar[str] = ""
     KEY: ClassVar[str] = ""
+    #: whether :meth:`refresh_data` reads the events of the model's passes
+    NEEDS_EVENTS: ClassVar[bool] = True
 
     class JumpToModule(Message):
         """Show module ``scope`` (a dotted path) on the Modules view."""
@@ -68,8 +74,18 @@ class View(Widget):
             self._refresh_data()
 
     def _refresh_data(self) -> None:
+        if self.NEEDS_EVENTS and not self.events_ready:
+            self.loading = True  # NOTE: still dirty: the app hands the data down once decoded
+            return
         self._dirty = False
+        self.loading = False
         self.refresh_data()
+        gc.freeze()  # NOTE: what the view built stays out of full collections (see tui.app)
+
+    @property
+    def events_ready(self) -> bool:
+        """Whether every pass of the selected model can be read without waiting to decode."""
+        return self.snapshot is None or all(t.decoded for t in self.snapshot.traces)
 
     def refresh_data(self) -> None:
         """Rebuild the view from ``self.snapshot`` / ``self.trace`` (subclasses implement)."""
@@ -97,6 +113,11 @@ class View(Widget):
     def is_on_screen(self) -> bool:
         """Whether this view's tab is the one showing."""
         try:
-            return self.screen is self.app.screen_stack[0] and self.region.height > 0
+            if self.screen is not self.app.screen_stack[0]:
+                return False
+            if self.loading:
+                # NOTE: a loading indicator covers the view, whose region is then empty.
+                return all(w.display for w in self.ancestors_with_self if isinstance(w, Widget))
+            return self.region.height > 0
         except Exception:  # noqa: BLE001 - not mounted yet
             return False

@@ -206,6 +206,7 @@ class ModulesView(View):
 
     TITLE = "Modules"
     KEY = "1"
+    NEEDS_EVENTS = False  # NOTE: its ops panel waits for the pass on its own
     DEFAULT_CSS = """
     ModulesView #modules-body { height: 1fr; }
     ModulesView #module-tree { width: 1fr; border-right: vkey $panel; }
@@ -393,6 +394,13 @@ class ModulesView(View):
             ops.set_source(_EventSource((), ()))
             note.update("" if entry is None else "no recorded pass for this model: no ops to show")
             return
+        ops.loading = not trace.decoded
+        if not trace.decoded:
+            ops.set_source(_EventSource((), ()))
+            note.update(
+                f"pass {(self.pass_position or 0) + 1}: decoding its {count(len(trace))} events…"
+            )
+            return
         if self._index is None or self._index.trace is not trace:
             self._index = _EventIndex(trace)
         positions = self._index.positions(entry.paths)
@@ -499,7 +507,7 @@ class ModulesView(View):
 
     def selection_dot(self):
         """The pass graph of the ops the selected module ran (None without a pass or ops)."""
-        if self.current is None or self.trace is None:
+        if self.current is None or self.trace is None or not self.trace.decoded:
             return None
         from exporters import dot
         from graphlab.trace import Trace

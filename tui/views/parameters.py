@@ -154,6 +154,7 @@ class ParametersView(View):
 
     TITLE = "Parameters"
     KEY = "2"
+    NEEDS_EVENTS = False  # NOTE: parameters and gradients only
     DEFAULT_CSS = """
     ParametersView #param-filter { margin: 0 1; }
     ParametersView #param-table { height: 1fr; min-height: 5; }

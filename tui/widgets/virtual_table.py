@@ -212,7 +212,27 @@ class VirtualTable(ScrollView, can_focus=True):
         return sum(c.width + 1 for c in self.columns)
 
     def _update_size(self) -> None:
-        self.virtual_size = Size(self.total_width, len(self) + 1)
+        size = Size(self.total_width, len(self) + 1)
+        if size == self.virtual_size:
+            return
+        width, height = self.styles.width, self.styles.height
+        sized_by_content = (width is not None and width.is_auto) or (
+            height is not None and height.is_auto
+        )
+        if not self.is_mounted or sized_by_content:
+            self.virtual_size = size
+            return
+        # NOTE: setting virtual_size lays out the whole screen (~25 ms at 160x48), which a
+        # table showing new data pays on every cursor move elsewhere (the Parameters view's
+        # pager). A table whose own size does not follow its content only needs a layout when
+        # a scrollbar appears or goes; otherwise updating the scrollbars is enough.
+        bars = (self.show_vertical_scrollbar, self.show_horizontal_scrollbar)
+        self.set_reactive(VirtualTable.virtual_size, size)
+        self._refresh_scrollbars()
+        if (self.show_vertical_scrollbar, self.show_horizontal_scrollbar) != bars:
+            self.refresh(layout=True)
+        else:
+            self._scroll_update(size)
 
     @property
     def page_rows(self) -> int:
