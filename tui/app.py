@@ -92,6 +92,8 @@ class Workbench(App):
             raise ValueError("Workbench: give a session or a loader (a callable returning one)")
         self.session = session
         self._loader = loader
+        #: True while the loader runs (views show a loading indicator, not "no model")
+        self.loading_session = session is None
         self._start_error = error
         self.loading_error: str | None = None
         #: ``time.perf_counter()`` when the first frame had been painted, when the first frame
@@ -196,6 +198,8 @@ class Workbench(App):
 
     def _load_failed(self, text: str) -> None:
         self.loading_error = text
+        self.loading_session = False
+        self._hand_down()
         self.query_one("#status", Static).update("nothing loaded (see the error)")
         self.push_screen(ErrorScreen("Could not load the session", text))
 
@@ -203,6 +207,7 @@ class Workbench(App):
         gc.freeze()
         self.call_after_refresh(self._shown)
         self.session = session
+        self.loading_session = False
         self.sub_title = f"{session.name} ({session.source})" if session.source else session.name
         if not session.models:
             self.notify("the session holds no model (nothing was called)", severity="warning")

@@ -105,9 +105,15 @@ def _deferred(session, gates: dict):
 async def test_models_show_while_passes_decode_and_event_views_wait(demo_session):
     gates: dict = {}
     deferred = _deferred(demo_session, gates)
-    app = Workbench(loader=lambda: deferred)
+    loaded = gates["loader"] = __import__("threading").Event()
+    app = Workbench(loader=lambda: loaded.wait(10) and deferred)
     async with app.run_test(size=(120, 40)) as pilot:
         try:
+            await pilot.pause()
+            # the loader has not returned: a loading indicator, not "no model"
+            assert app.session is None and app.query_one("#modules-view").loading
+            assert "no model" not in screen_text(app) and "loading…" in screen_text(app)
+            loaded.set()
             while app.session is None:
                 await pilot.pause(0.02)
             await pilot.pause()

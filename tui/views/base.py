@@ -74,7 +74,9 @@ class View(Widget):
             self._refresh_data()
 
     def _refresh_data(self) -> None:
-        if self.NEEDS_EVENTS and not self.events_ready:
+        if getattr(self.app, "loading_session", False) or (
+            self.NEEDS_EVENTS and not self.events_ready
+        ):
             self.loading = True  # NOTE: still dirty: the app hands the data down once decoded
             return
         self._dirty = False
