@@ -280,6 +280,11 @@ def _shapes(refs) -> str:
     return _jdump([list(r.shape) if hasattr(r, "shape") else None for r in refs])
 
 
+def _minus1(n: int | None) -> int:
+    """An optional count or id as a table cell: -1 for None."""
+    return -1 if n is None else n
+
+
 def _params(refs) -> str:
     return _jdump([r.param for r in refs if getattr(r, "param", None)])
 
@@ -289,18 +294,19 @@ _TABLES = {
         OpEvent,
         [("id", "i8"), ("op", _STR), ("scope", _STR), ("scope_class", _STR), ("seconds", "f8"),
          ("thread", "i8"), ("input_shapes", _STR), ("output_shapes", _STR),
-         ("output_dtypes", _STR), ("params", _STR)],
+         ("output_dtypes", _STR), ("params", _STR), ("device_bytes", "i8")],
         lambda e: (e.id, e.op, e.scope, e.scope_class, _nan(e.seconds), e.thread,
                    _shapes(e.inputs), _shapes(e.outputs), _jdump([o.dtype for o in e.outputs]),
-                   _params(e.inputs)),
+                   _params(e.inputs), _minus1(e.device_bytes)),
     ),
     "backward": (
         BackwardEvent,
         [("id", "i8"), ("op", _STR), ("forward_id", "i8"), ("scope", _STR), ("seconds", "f8"),
-         ("grad_output_shape", _STR), ("grad_input_norms", _STR), ("params", _STR)],
-        lambda e: (e.id, e.op, -1 if e.forward_id is None else e.forward_id, e.scope,
-                   _nan(e.seconds), _jdump(list(e.grad_output_shape)),
-                   _jdump(list(e.grad_input_norms)), _jdump([p.name for p in e.param_grads])),
+         ("grad_output_shape", _STR), ("grad_input_norms", _STR), ("params", _STR),
+         ("device_bytes", "i8")],
+        lambda e: (e.id, e.op, _minus1(e.forward_id), e.scope, _nan(e.seconds),
+                   _jdump(list(e.grad_output_shape)), _jdump(list(e.grad_input_norms)),
+                   _jdump([p.name for p in e.param_grads]), _minus1(e.device_bytes)),
     ),
     "transfers": (
         TransferEvent,

@@ -28,7 +28,8 @@ Layout (format version 2)::
                                interrupted, events. Compound datasets (tables) ``ops``,
                                ``backward``, ``transfers``, ``syncs``, ``inits`` hold the
                                events' scalar fields (shapes, norms and names as JSON strings;
-                               missing times as NaN, missing ids as -1), for plain readers
+                               missing times as NaN, missing ids and device_bytes as -1),
+                               for plain readers
       /records                 the whole trace, losslessly: a JSON string, the record of
                                :mod:`graphlab.trace.records` (what :func:`load` rebuilds)
       /arrays/<k>              the arrays the events hold (op output values, gradient

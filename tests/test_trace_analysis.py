@@ -717,3 +717,86 @@ def test_a_deferred_trace_that_fails_to_decode_raises_on_every_read():
         with pytest.raises(ValueError, match="record damaged"):
             t.events  # noqa: B018
     assert not t.decoded and len(t) == 4
+
+
+# ----- device memory (graphlab.trace.memory) ---------------------------------------------------
+
+
+def _on_gpu_pass():
+    """Three ops and two backward steps on cuda:0 with pool readings, one op on the CPU."""
+    import dataclasses
+
+    p = Pass()
+    x = ref(0, (2, 4), device="cuda:0")
+    readings = iter([1000, 5000, 3000, 9000, 8500])
+    a = p.op("Exp", [x], [ref(1, (2, 4), device="cuda:0")])
+    b = p.op("Mul", [a.outputs[0], x], [ref(2, (2, 4), device="cuda:0")])
+    p.op("Add", [ref(7), ref(8)], [ref(9)])  # on the CPU: no reading
+    c = p.op("Sum", [b.outputs[0]], [ref(3, (), device="cuda:0")])
+    p.bwd("SumBackward0", c.id)
+    p.bwd("MulBackward0", b.id)
+    out = []
+    for ev in p.events:
+        on_gpu = isinstance(ev, OpEvent) and ev.outputs[0].device == "cuda:0"
+        on_gpu = on_gpu or isinstance(ev, BackwardEvent)
+        out.append(dataclasses.replace(ev, device_bytes=next(readings)) if on_gpu else ev)
+    return out
+
+
+def test_device_memory_peak_and_allocations_per_device():
+    from graphlab.trace import Trace
+    from graphlab.trace.memory import device_memory, format_device_memory
+
+    trace = Trace(_on_gpu_pass())
+    memory = trace.device_memory()
+    assert list(memory) == ["cuda:0"]  # the CPU op has no reading
+    m = memory["cuda:0"]
+    assert (m.peak_bytes, m.peak_event, m.first_bytes, m.last_bytes, m.readings) == (
+        9000, 4, 1000, 8500, 5,
+    )  # fmt: skip
+    # each reading minus the previous one on the device (the CPU op in between does not count)
+    assert m.allocations == ((1, 4000), (3, -2000), (4, 6000), (5, -500))
+    assert m.largest(2) == ((4, 6000), (1, 4000))
+    text = format_device_memory(trace)
+    assert "cuda:0: peak 8.8 KiB in use (after event 4)" in text
+    assert "event     4  SumBackward0" in text
+    assert "device memory cuda:0: peak 8.8 KiB" in str(trace)
+    assert device_memory(Trace(mlp_pass().events)) == {}
+    assert "no device memory recorded" in format_device_memory(Trace(mlp_pass().events))
+
+
+def test_device_bytes_round_trip_through_records_and_hdf5_tables(tmp_path):
+    import h5py
+
+    from exporters import hdf5
+    from graphlab.inspect import snapshot
+    from graphlab.trace import Trace, records
+
+    trace = Trace(_on_gpu_pass())
+    text, arrays = records.dumps(trace)
+    back = records.loads(text, arrays)
+    assert records.same_traces(trace, back)
+    assert [e.device_bytes for e in back.events if e.kind in ("op", "backward")] == [
+        1000, 5000, None, 3000, 9000, 8500,
+    ]  # fmt: skip
+    hdf5.save(snapshot(nn.Linear(2, 2), traces=[trace]), tmp_path / "m.h5")
+    with h5py.File(tmp_path / "m.h5") as f:
+        assert list(f["traces/0/ops"]["device_bytes"]) == [1000, 5000, -1, 3000]
+        assert list(f["traces/0/backward"]["device_bytes"]) == [9000, 8500]
+
+
+@pytest.mark.gpu
+def test_a_cuda_pass_records_pool_memory_without_syncing():
+    cp = pytest.importorskip("cupy")
+    net = nn.Sequential(nn.Linear(256, 1024), nn.ReLU(), nn.Linear(1024, 10)).to("cuda:0")
+    x = gl.randn(512, 256).to("cuda:0")
+    with gl.record() as tr:
+        net(x).sum().backward()
+    m = tr.device_memory()["cuda:0"]
+    assert m.readings == len(tr.filter(kind=("op", "backward")).events)
+    assert m.peak_bytes >= 512 * 1024 * 4  # the hidden activations at least
+    assert m.peak_bytes <= cp.get_default_memory_pool().total_bytes()
+    first_linear = tr.filter(op="Linear").events[0]
+    grew = dict(m.allocations).get(first_linear.id)
+    assert grew is None or grew >= 0  # the first reading has no allocation; later ones grow
+    assert not tr.filter(kind="sync").events  # reading the pool is host-side bookkeeping

@@ -57,14 +57,17 @@ def on_backward(node, grad, in_grads) -> None:
         else:
             pgs = ()
         cls = type(node)
+        # NOTE: a CuPy gradient: norms and copies stay on the GPU until the pass closes
+        on_gpu = type(grad) is not _ndarray and hasattr(grad, "device")
+        mem = (p.on_device(eid, BACKWARD_SECONDS, _device_cls("cuda", grad.device.id))
+               if on_gpu else None)  # fmt: skip
         # NOTE: the usual name() (class name + "Backward0") is made when the record is built.
         raw.append((BACKWARD, cls if cls.name is _OP_NAME else node.name(), fid,
                     grad.shape if type(grad) is _ndarray else getattr(grad, "shape", ()),
-                    shapes, norms, pgs, now - p.last_t if p.timing else None, stats))  # fmt: skip
-        if type(grad) is not _ndarray and hasattr(grad, "device"):
-            p.add_pending(eid)  # NOTE: a CuPy gradient: norms and copies are on the GPU
-            if p.timing:
-                p.mark_cuda(eid, BACKWARD_SECONDS, _device_cls("cuda", grad.device.id))
+                    shapes, norms, pgs, now - p.last_t if p.timing else None, stats,
+                    mem))  # fmt: skip
+        if on_gpu:
+            p.add_pending(eid)
         p.last_t = _clock()
     except Exception as exc:  # noqa: BLE001 - the recorder must never break backward
         broken(p, exc)

@@ -75,7 +75,7 @@ def extend(p: Pass) -> None:
         r = raw[eid]
         kind = r[0]
         if kind == OP:
-            _, cls, scope, ins, shape, npd, dev, rg, attrs, seconds, stats, vals = r
+            _, cls, scope, ins, shape, npd, dev, rg, attrs, seconds, stats, vals, mem = r
             inputs = tuple(map(operand, ins))
             out = refs[eid] = _value_ref(len(refs), shape, npd, dev, rg)
             ev = OpEvent(
@@ -90,9 +90,10 @@ def extend(p: Pass) -> None:
                 stats=tuple(map(finish, stats)) if stats is not None else None,
                 values=vals,
                 thread=thread,
+                device_bytes=mem,
             )
         elif kind == BACKWARD:
-            _, name, fid, gshape, shapes, norms, pgs, seconds, stats = r
+            _, name, fid, gshape, shapes, norms, pgs, seconds, stats, mem = r
             ev = BackwardEvent(
                 id=eid,
                 op=name if type(name) is str else name.__name__ + "Backward0",
@@ -115,6 +116,7 @@ def extend(p: Pass) -> None:
                     if stats is not None
                     else None
                 ),
+                device_bytes=mem,
             )
         elif kind == TRANSFER:
             _, rec, scope = r

@@ -101,7 +101,7 @@ def on_op(op, args, attrs, out) -> None:
         else:
             raw.append((OP, type(op), scope, ins, data.shape, data.dtype, out._device,
                         out.requires_grad, items, now - p.last_t if p.timing else None, None,
-                        None))  # fmt: skip
+                        None, None))  # fmt: skip
         p.last_t = _clock()
     except Exception as exc:  # noqa: BLE001 - the recorder must never break the user's op
         broken(p, exc)
@@ -109,18 +109,16 @@ def on_op(op, args, attrs, out) -> None:
 
 def _extras(p, eid: int, raw: list, head: tuple, data, dev) -> None:
     """Append an op event with what levels "stats"/"values" and GPUs add: statistics and copies
-    of the output, a CUDA event for its time."""
+    of the output, a CUDA event for its time, the device memory in use."""
     stats = values = None
     if p.level:
         stats = (_stats.summary(data)[0],)
         if p.level > 1:
             values = (_stats.copy(data),)
-    raw.append(head + (stats, values))
-    if dev.type == "cuda":
-        if p.timing:
-            p.mark_cuda(eid, OP_SECONDS, dev)
-        if p.level:
-            p.add_pending(eid)  # NOTE: statistics and copies are still on the GPU
+    cuda = dev.type == "cuda"
+    raw.append(head + (stats, values, p.on_device(eid, OP_SECONDS, dev) if cuda else None))
+    if cuda and p.level:
+        p.add_pending(eid)  # NOTE: statistics and copies are still on the GPU
 
 
 def on_transfer(rec) -> None:

@@ -5,12 +5,12 @@ kind); :mod:`._build` turns them into the frozen records of :mod:`graphlab.trace
 first time someone reads the trace:
 
 - ``(OP, op class, scope, inputs, shape, numpy dtype, device, requires_grad, attrs, seconds,
-  stats, values)``: the op's output is described inline; each input is a ref (see
+  stats, values, device bytes)``: the op's output is described inline; each input is a ref (see
   :mod:`._values`): an event id, a :class:`~._values.Leaf`, ``(constant,)`` or an
   :class:`~._values.ArrayConst`;
 - ``(BACKWARD, name or node class, forward event id or None, grad shape, input grad shapes,
-  squared norms or None, param grads, seconds, stats)``, param grads as ``(name, aliases,
-  forward id, squared norm, copy or None)``;
+  squared norms or None, param grads, seconds, stats, device bytes)``, param grads as
+  ``(name, aliases, forward id, squared norm, copy or None)``;
 - ``(TRANSFER | SYNC, record of graphlab.transfer, scope)`` and ``(INIT, lazy-init record)``.
 
 A scope is ``(path, class name)``. Value ids are given when the records are built, in order of
@@ -159,18 +159,22 @@ class Pass:
             self.pending = []
         self.pending.append(eid)
 
-    def mark_cuda(self, eid: int, at: int, dev) -> None:
-        """Record a CUDA event after event ``eid`` on ``dev``'s current stream (no sync); its
-        time goes to item ``at`` of the raw tuple when the pass resolves."""
+    def on_device(self, eid: int, at: int, dev) -> int:
+        """What event ``eid`` on CUDA device ``dev`` records there, without a sync: when timing,
+        a CUDA event on the current stream (its time goes to item ``at`` of the raw tuple when
+        the pass resolves); returns the bytes in use in CuPy's default memory pool on ``dev``
+        (host-side bookkeeping: reading it never waits for the GPU)."""
         from ..backends import cuda
 
         cb = cuda()
         with cb.use(dev):
-            ev = cb.xp.cuda.Event()
-            ev.record()
-        if self.cuda_marks is None:
-            self.cuda_marks = []
-        self.cuda_marks.append((eid, at, ev))
+            if self.timing:
+                ev = cb.xp.cuda.Event()
+                ev.record()
+                if self.cuda_marks is None:
+                    self.cuda_marks = []
+                self.cuda_marks.append((eid, at, ev))
+            return int(cb.xp.get_default_memory_pool().used_bytes())
 
     def _resolve(self) -> None:
         """Move pending device data (GPU statistics, copies, norms, timings) to the host."""

@@ -71,6 +71,9 @@ class OpEvent:
     stats: tuple[Stats, ...] | None = None  # one per output, level "stats" and "values"
     values: tuple[np.ndarray, ...] | None = None  # host copies of the outputs, level "values"
     thread: int = 0
+    # bytes in use in the device's memory pool right after the op (CuPy's default pool; None on
+    # the CPU): the pass's peak device memory and each op's allocation come from these
+    device_bytes: int | None = None
     kind: str = field(default="op", init=False)
 
 
@@ -131,6 +134,7 @@ class BackwardEvent:
     param_grads: tuple[ParamGrad, ...] = ()
     seconds: float | None = None
     stats: tuple[Stats | None, ...] | None = None
+    device_bytes: int | None = None  # as OpEvent.device_bytes, right after this node ran
     kind: str = field(default="backward", init=False)
 
 

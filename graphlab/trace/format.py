@@ -16,7 +16,9 @@ Printing only reads the plain event records.
 
 from __future__ import annotations
 
+from .analysis import _fmt_bytes
 from .events import BackwardEvent, InitEvent, OpEvent, Stats, SyncEvent, TransferEvent, ValueRef
+from .memory import device_memory
 
 _SHORT = {
     "float16": "f16",
@@ -53,6 +55,11 @@ def format_trace(trace) -> str:
     if notes:
         head += " [" + "; ".join(notes) + "]"
     lines = [head]
+    for dev, m in device_memory(trace).items():
+        lines.append(
+            f"device memory {dev}: peak {_fmt_bytes(m.peak_bytes)} in use (after event "
+            f"{m.peak_event})"
+        )
     classes = {ev.scope: ev.scope_class for ev in events if isinstance(ev, OpEvent) and ev.scope}
     fwd = {ev.id: ev for ev in events if isinstance(ev, OpEvent)}
     current = None
@@ -116,14 +123,15 @@ def format_event(ev, forward: dict | None = None) -> list[str]:
     if isinstance(ev, TransferEvent):
         mode = "pinned" if ev.pinned else "pageable"
         mode += ", non-blocking" if ev.non_blocking else ""
-        bw = f" ({_bytes(ev.bandwidth)}/s)" if ev.bandwidth else ""
+        bw = f" ({_fmt_bytes(ev.bandwidth)}/s)" if ev.bandwidth else ""
         line = (
-            f"#{ev.id:<3} transfer {ev.src} -> {ev.dst} {_bytes(ev.nbytes)}{bw} {mode} "
+            f"#{ev.id:<3} transfer {ev.src} -> {ev.dst} {_fmt_bytes(ev.nbytes)}{bw} {mode} "
             f"[{ev.reason}] at {ev.call_site}"
         )
         return [_with_time(line, ev.seconds)]
     if isinstance(ev, SyncEvent):
-        line = f"#{ev.id:<3} sync {ev.reason} on {ev.device} {_bytes(ev.nbytes)} at {ev.call_site}"
+        nbytes = _fmt_bytes(ev.nbytes)
+        line = f"#{ev.id:<3} sync {ev.reason} on {ev.device} {nbytes} at {ev.call_site}"
         return [_with_time(line, ev.seconds)]
     if isinstance(ev, InitEvent):
         shapes = ", ".join(f"{n} {_shape(s)}" for n, s in ev.shapes)
@@ -172,11 +180,3 @@ def _seconds(s: float) -> str:
     if s >= 1e-3:
         return f"{s * 1e3:.2f} ms"
     return f"{s * 1e6:.1f} µs"
-
-
-def _bytes(n: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if abs(n) < 1024 or unit == "GiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} GiB"

@@ -131,6 +131,7 @@ _TYPES: dict[str, tuple] = {
     "dtype": (str,), "param": (str, _NONE), "aliases": (tuple,), "requires_grad": _BOOL,
     "const": _BOOL, "min": _NUM, "max": _NUM, "mean": _NUM, "std": _NUM, "nan": _INT,
     "inf": _INT, "count": _INT, "name": (str,), "norm": _NUM, "value": (np.ndarray, _NONE),
+    "device_bytes": (*_INT, _NONE),
 }  # fmt: skip
 _META = {
     "index": (*_INT, _NONE), "roots": (tuple,), "level": (str,), "timing": _BOOL,

@@ -287,6 +287,13 @@ class Trace:
 
         return analysis.peak_live_bytes(self, *args, **kwargs)
 
+    def device_memory(self):
+        """Per device, the pool memory in use during the pass (peak, each event's allocation);
+        see :func:`graphlab.trace.memory.device_memory`."""
+        from . import memory
+
+        return memory.device_memory(self)
+
     def signature(self) -> str:
         """A hash of the graph's structure; see :func:`graphlab.trace.analysis.signature`."""
         from . import analysis
