@@ -196,6 +196,36 @@ def test_each_use_of_a_shared_module_has_its_own_scope():
     assert not any("trace" in f.__module__ for f in module_mod.module_observers)
 
 
+def test_module_classes_name_containers_that_ran_no_op_of_their_own():
+    from graphlab.trace import records
+
+    inner = nn.Sequential(nn.Linear(3, 4), nn.ReLU())
+    shared = nn.Linear(4, 4)
+    net = nn.Sequential(inner, shared, nn.Sequential(shared, nn.Tanh()))
+    with gl.record() as tr:
+        net(gl.randn(2, 3)).sum().backward()
+    expected = {
+        "": "Sequential", "0": "Sequential", "0.0": "Linear", "0.1": "ReLU", "1": "Linear",
+        "2": "Sequential", "2.0": "Linear", "2.1": "Tanh",
+    }  # fmt: skip
+    assert dict(tr.module_classes) == expected
+    table = tr.per_module()
+    assert table["0"].module_class == "Sequential" and table["2"].module_class == "Sequential"
+    assert table["2.0"].module_class == "Linear"  # the shared layer's second position
+    assert dict(tr.filter(kind="backward").module_classes) == expected
+    text, arrays = records.dumps(tr)
+    back = records.loads(text, arrays)
+    assert records.same_traces(tr, back) and dict(back.module_classes) == expected
+    # a record from before module classes were kept: derived from its events
+    record = __import__("json").loads(text)
+    del record["meta"]["module_classes"]
+    old = records.trace_from_record(record, arrays)
+    assert old.module_classes["0.1"] == "ReLU" and "2" not in old.module_classes
+    record["meta"]["module_classes"] = [["0", 1]]
+    with pytest.raises(records.RecordError, match="module_classes"):
+        records.trace_from_record(record, arrays)
+
+
 def test_parameter_names_follow_a_model_changed_between_passes():
     net = nn.Sequential(nn.Linear(3, 3), nn.Linear(3, 3))
     net(gl.rand(1, 3))

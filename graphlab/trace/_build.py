@@ -56,6 +56,17 @@ def extend(p: Pass) -> None:
         p.refs = {}
     refs = p.refs  # ref (the event id of an output, or a Leaf) -> ValueRef
     finish = _stats.finish
+    if p.classes is None:
+        p.classes = {}
+    classes = p.classes  # module path -> class name, every module on a stack the pass saw
+    chains_seen: set[int] = set()
+
+    def note(scope) -> None:
+        if id(scope) not in chains_seen:
+            chains_seen.add(id(scope))
+            for path, cls in scope[2]:
+                classes.setdefault(path, cls)
+
     norm_value = _stats.norm_value
 
     def operand(x):
@@ -76,6 +87,7 @@ def extend(p: Pass) -> None:
         kind = r[0]
         if kind == OP:
             _, cls, scope, ins, shape, npd, dev, rg, attrs, seconds, stats, vals, mem = r
+            note(scope)
             inputs = tuple(map(operand, ins))
             out = refs[eid] = _value_ref(len(refs), shape, npd, dev, rg)
             ev = OpEvent(
@@ -120,6 +132,7 @@ def extend(p: Pass) -> None:
             )
         elif kind == TRANSFER:
             _, rec, scope = r
+            note(scope)
             ev = TransferEvent(
                 id=eid,
                 src=rec.src,
@@ -135,6 +148,7 @@ def extend(p: Pass) -> None:
             )
         elif kind == SYNC:
             _, rec, scope = r
+            note(scope)
             ev = SyncEvent(
                 id=eid,
                 device=rec.device,
@@ -146,6 +160,7 @@ def extend(p: Pass) -> None:
             )
         else:
             rec = r[1]
+            classes.setdefault(rec.path, rec.module_type)
             ev = InitEvent(
                 id=eid,
                 scope=rec.path,

@@ -10,7 +10,8 @@ takes the child's k-th path in the parent (``named_modules(remove_duplicate=Fals
 the last one for further calls (a layer a loop calls again keeps its one name). Models without
 shared modules never pay for this: the observer is installed only while such a pass is open.
 
-Each frame of ``Pass.calls`` is ``[module, (path, class name), {id(child): calls so far}]``.
+Each frame of ``Pass.calls`` is ``[module, scope, {id(child): calls so far}]``, the scope as in
+:mod:`._scopes`: ``(path, class name, chain)``.
 """
 
 from __future__ import annotations
@@ -80,11 +81,12 @@ def _on_module(event: str, module) -> None:
         return
     stack = p.stack
     if len(stack) == 1:
-        frames[:] = [[module, ("", type(module).__name__), {}]]
+        cls = type(module).__name__
+        frames[:] = [[module, ("", cls, (("", cls),)), {}]]
         return
     if len(frames) != len(stack) - 1 or frames[-1][0] is not stack[-2]:
         return  # NOTE: out of step (the pass began inside a call): scopes come from the stack
-    parent, (path, _), counts = frames[-1]
+    parent, (path, _, chain), counts = frames[-1]
     k = counts.get(id(module), 0)
     counts[id(module)] = k + 1
     if module is parent:
@@ -93,4 +95,5 @@ def _on_module(event: str, module) -> None:
         names = [n for n, m in parent.named_modules(remove_duplicate=False) if m is module and n]
         name = names[min(k, len(names) - 1)] if names else f"<{type(module).__name__}>"
     full = path if name is None else (f"{path}.{name}" if path else name)
-    frames.append([module, (full, type(module).__name__), {}])
+    cls = type(module).__name__
+    frames.append([module, (full, cls, chain if name is None else (*chain, (full, cls))), {}])

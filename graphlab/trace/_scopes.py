@@ -1,7 +1,9 @@
 """Where in the model an event happened: module scopes, and the names of the parameters.
 
-A scope is ``(path, class name)``: the dotted path of the innermost module being called, as in
-``named_modules`` (``""`` outside any module), and that module's class. Parameters are named
+A scope is ``(path, class name, chain)``: the dotted path of the innermost module being called,
+as in ``named_modules`` (``""`` outside any module), that module's class, and ``(path, class
+name)`` of every module on the stack from the outermost in (so a trace knows the class of a
+container that ran no op of its own). Parameters are named
 after the top-level modules of the pass (its *roots*): the first name and every alias, in
 ``named_parameters(remove_duplicate=False)`` order.
 """
@@ -12,7 +14,7 @@ import weakref
 
 __all__ = ["TOP", "scope_of", "param_table"]
 
-TOP = ("", "")  # the scope of code outside any module: (path, class name)
+TOP = ("", "", ())  # the scope of code outside any module: (path, class name, chain)
 _wref = weakref.ref
 
 # ids of the module stack -> (weakrefs of the stack, (path, class)); see scope_of
@@ -20,8 +22,8 @@ _scope_cache: dict = {}
 _SCOPE_CACHE_MAX = 4096
 
 
-def scope_of(stack: list) -> tuple[str, str]:
-    """``(path, class name)`` of the innermost module on the (non-empty) module stack.
+def scope_of(stack: list) -> tuple:
+    """``(path, class name, chain)`` of the innermost module on the (non-empty) module stack.
 
     The path resolves each step as ``nn.modules.module._module_path`` does: the callee's first
     name in the caller's ``named_modules()``, ``<Class>`` when the caller does not own it.
@@ -54,9 +56,10 @@ def scope_of(stack: list) -> tuple[str, str]:
     return _new_scope(stack, key)
 
 
-def _new_scope(stack: list, key) -> tuple[str, str]:
+def _new_scope(stack: list, key) -> tuple:
     """Resolve and cache the scope of ``stack`` (see :func:`scope_of`)."""
-    parts = []
+    parts: list[str] = []
+    chain = [("", type(stack[0]).__name__)]
     for parent, child in zip(stack, stack[1:]):
         if child is parent:
             continue
@@ -66,7 +69,8 @@ def _new_scope(stack: list, key) -> tuple[str, str]:
                 name = k
                 break
         parts.append(name)
-    entry = (".".join(parts), type(stack[-1]).__name__)
+        chain.append((".".join(parts), type(child).__name__))
+    entry = (".".join(parts), type(stack[-1]).__name__, tuple(chain))
     if len(_scope_cache) > _SCOPE_CACHE_MAX:
         _scope_cache.clear()  # NOTE: entries of dead modules pile up; rebuilt on demand
     _scope_cache[key] = (tuple(_wref(m) for m in stack), entry)

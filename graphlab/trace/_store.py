@@ -80,6 +80,7 @@ class Pass:
     built = None  # events built so far (see build())
     refs = None  # ref -> ValueRef while building (see _build)
     calls = None  # frames of module calls, for roots with shared modules (see _calls)
+    classes = None  # module path -> class name, filled as the events are built (see _build)
 
     def __init__(self, auto: bool, level: str, timing: bool, max_events: int | None, stack: list):
         self.index = next(_indices)
@@ -114,7 +115,7 @@ class Pass:
             _calls.stop(self)
         self.vid_of = self.params = self.tail = self.stack = self.reused = None
 
-    def scope_now(self) -> tuple[str, str]:
+    def scope_now(self) -> tuple:
         """The scope of the code running now (on this pass's thread)."""
         stack = self.stack
         if not stack:

@@ -148,7 +148,8 @@ class ModuleTotals:
     ``seconds`` sums the known times of forward ops and backward nodes (``untimed`` counts the
     events whose time was not recorded). ``bytes`` is the sum of the ops' output sizes.
     ``params`` are the (first) names of the parameters the ops read, in order of first use.
-    ``module_class`` comes from the events; it is "" for a scope that ran no op of its own.
+    ``module_class`` comes from the trace's ``module_classes`` (every module on the recorder's
+    stacks, containers included) or the events; "" where neither knows it.
     """
 
     scope: str
@@ -226,7 +227,7 @@ def per_module(trace: Any) -> ModuleTable:
     """
     events = events_of(trace)
     acc: dict[str, dict] = {}
-    classes: dict[str, str] = {}
+    classes: dict[str, str] = dict(getattr(trace, "module_classes", {}))
 
     def row(scope: str) -> dict:
         r = acc.get(scope)

@@ -322,6 +322,7 @@ def trace_to_record(trace: Trace) -> tuple[dict, list[np.ndarray]]:
         if not isinstance(value, types):
             e.fail(value, f"the {key!r} of a trace must be one of {types}")
         meta[key] = e.enc(value)
+    meta["module_classes"] = e.enc(tuple(trace.module_classes.items()))
     refs = _table(e, "ValueRef vid", "ValueRef", e.refs, [r.vid for r in e.refs])
     record = {
         "format": FORMAT,
@@ -747,6 +748,18 @@ def _from_record(record: dict, arrays: Sequence[np.ndarray]) -> Trace:
         if not isinstance(value, types):
             d.fail(f"{key!r} is {_short(value)}")
         meta[key] = value
+    # NOTE: records from before module_classes was kept lack it: derived from the events then.
+    if "module_classes" in record["meta"]:
+        classes = d.dec(record["meta"]["module_classes"])
+        if not (
+            isinstance(classes, tuple)
+            and all(
+                isinstance(c, tuple) and len(c) == 2 and all(type(x) is str for x in c)
+                for c in classes
+            )
+        ):
+            d.fail(f"'module_classes' is {_short(classes)}; expected (path, class) pairs")
+        meta["module_classes"] = classes
     return Trace(events, **meta)
 
 
@@ -817,8 +830,10 @@ def same_events(a: Sequence, b: Sequence) -> bool:
 
 def same_traces(a: Trace, b: Trace) -> bool:
     """Whether two traces have the same meta (index, roots, level, timing, dropped,
-    interrupted) and :func:`same_events`."""
+    interrupted, module classes in order) and :func:`same_events`."""
     meta = ("index", "roots", "level", "timing", "dropped", "interrupted")
-    return all(_same(getattr(a, m), getattr(b, m)) for m in meta) and same_events(
-        a.events, b.events
+    return (
+        all(_same(getattr(a, m), getattr(b, m)) for m in meta)
+        and list(a.module_classes.items()) == list(b.module_classes.items())
+        and same_events(a.events, b.events)
     )

@@ -11,7 +11,8 @@ Printing lives in :mod:`graphlab.trace.format`, analyses in :mod:`graphlab.trace
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from types import MappingProxyType
 from typing import Any
 
 from .events import BackwardEvent, InitEvent, OpEvent, SyncEvent, TransferEvent, ValueRef
@@ -41,6 +42,7 @@ class Trace:
         timing: bool = True,
         dropped: int = 0,
         interrupted: bool = False,
+        module_classes: Mapping[str, str] | Iterable[tuple[str, str]] | None = None,
     ):
         self._events = tuple(events)
         for i, ev in enumerate(self._events):
@@ -51,7 +53,10 @@ class Trace:
                     "InitEvent)"
                 )
         self._pass = self._later = None
-        self._meta = (index, tuple(roots), level, bool(timing), int(dropped), bool(interrupted))
+        classes = None if module_classes is None else dict(module_classes)
+        self._meta = (
+            index, tuple(roots), level, bool(timing), int(dropped), bool(interrupted), classes,
+        )  # fmt: skip
 
     @classmethod
     def _live(cls, p) -> Trace:
@@ -117,7 +122,9 @@ class Trace:
 
     @staticmethod
     def _meta_of(p) -> tuple:
-        return (p.index, tuple(p.roots), p.level_name, p.timing, p.dropped, p.interrupted)
+        return (
+            p.index, tuple(p.roots), p.level_name, p.timing, p.dropped, p.interrupted, p.classes,
+        )  # fmt: skip
 
     def _m(self) -> tuple:
         return self._meta_of(self._pass) if self._pass is not None else self._meta
@@ -153,6 +160,23 @@ class Trace:
         return self._m()[5]
 
     @property
+    def module_classes(self) -> Mapping[str, str]:
+        """The class name of every module scope of the pass (dotted path -> class), containers
+        that ran no op of their own included, ``""`` being the root module. From the recorder's
+        module stacks; a trace built from events alone knows the classes its op and init events
+        name."""
+        events = self.events  # NOTE: building a live pass's records fills its table
+        classes = self._m()[6]
+        if classes is None:
+            classes = {}
+            for ev in events:
+                if isinstance(ev, OpEvent) and ev.scope_class:
+                    classes.setdefault(ev.scope, ev.scope_class)
+                elif isinstance(ev, InitEvent):
+                    classes.setdefault(ev.scope, ev.module_class)
+        return MappingProxyType(classes)
+
+    @property
     def recording(self) -> bool:
         """Whether the pass is still being recorded (its events may still grow)."""
         return self._pass is not None and self._pass.open
@@ -182,7 +206,7 @@ class Trace:
             ) from None
 
     def _derived(self, events) -> Trace:
-        index, roots, level, timing, dropped, interrupted = self._m()
+        index, roots, level, timing, dropped, interrupted, classes = self._m()
         return Trace(
             events,
             index=index,
@@ -191,6 +215,7 @@ class Trace:
             timing=timing,
             dropped=dropped,
             interrupted=interrupted,
+            module_classes=classes,
         )
 
     # ----- queries ---------------------------------------------------------------------------
