@@ -103,9 +103,11 @@ class _Table:
     (its weakref gives None, or an id differs), so equal ids always mean the same live objects.
     """
 
-    __slots__ = ("checks", "table", "shared")
+    __slots__ = ("checks", "table", "shared", "stamp", "registries")
 
     def __init__(self, module):
+        self.stamp = None
+        self.registries = True  # every dict of the tree counts its writes (see _registry)
         checks: list = []
         groups: dict = {}
         todo = [("", module)]
@@ -113,6 +115,8 @@ class _Table:
         while todo:
             prefix, m = pop()
             ps, ms = m._parameters, m._modules
+            if type(ps) is not _registry().Registry or type(ms) is not _registry().Registry:
+                self.registries = False  # NOTE: a module built without Module.__init__
             checks.append((_wref(m), tuple(ps), tuple(map(id, ps.values())), tuple(ms),
                            tuple(map(id, ms.values()))))  # fmt: skip
             for k, v in ps.items():
@@ -135,7 +139,21 @@ class _Table:
         }
 
     def valid(self, module) -> bool:
-        """Whether the tree of ``module`` is still the one the names were made from."""
+        """Whether the tree of ``module`` is still the one the names were made from.
+
+        NOTE: no module's parameters or children changed anywhere since the last full check
+        (``_registry.changes()`` did not move) says so at once, as a training loop's passes do.
+        """
+        changes = _registry().changes()
+        if self.stamp == changes:
+            return self.checks[0][0]() is module
+        if not self._unchanged(module):
+            return False
+        if self.registries:
+            self.stamp = changes
+        return True
+
+    def _unchanged(self, module) -> bool:
         for ref, pkeys, pids, mkeys, mids in self.checks:
             m = ref()
             if m is None:
@@ -149,3 +167,16 @@ class _Table:
                 if tuple(d) != mkeys or tuple(map(id, d.values())) != mids:
                     return False
         return self.checks[0][0]() is module
+
+
+_registry_module = None
+
+
+def _registry():
+    """``graphlab.nn.modules._registry``, imported on first use (nn imports the recorder)."""
+    global _registry_module
+    if _registry_module is None:
+        from ..nn.modules import _registry as mod
+
+        _registry_module = mod
+    return _registry_module

@@ -10,6 +10,7 @@ from itertools import chain, islice
 
 from ...tensor import Tensor
 from ..parameter import Parameter
+from ._registry import Registry
 from .module import Module, _addindent
 
 __all__ = ["Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict"]
@@ -61,7 +62,7 @@ class Sequential(Module):
         else:
             delattr(self, list(self._modules)[_abs_index(idx, len(self), "Sequential")])
         # NOTE: renumber so the names stay 0..n-1, as PyTorch does.
-        self.__dict__["_modules"] = dict(
+        self.__dict__["_modules"] = Registry(
             zip((str(i) for i in range(len(self._modules))), self._modules.values())
         )
 
@@ -134,7 +135,7 @@ class Sequential(Module):
             index += n
         mods = list(self._modules.values())
         mods.insert(index, module)
-        self.__dict__["_modules"] = {str(i): m for i, m in enumerate(mods)}
+        self.__dict__["_modules"] = Registry((str(i), m) for i, m in enumerate(mods))
         return self
 
     def pop(self, idx: int) -> Module:
@@ -169,7 +170,7 @@ class ModuleList(Module):
                 delattr(self, str(k))
         else:
             delattr(self, str(_abs_index(idx, len(self), "ModuleList")))
-        self.__dict__["_modules"] = dict(
+        self.__dict__["_modules"] = Registry(
             zip((str(i) for i in range(len(self._modules))), self._modules.values())
         )
 
@@ -213,7 +214,7 @@ class ModuleList(Module):
             raise TypeError(f"ModuleList.insert: expected a Module, got {type(module).__name__}")
         mods = list(self._modules.values())
         mods.insert(index, module)
-        self.__dict__["_modules"] = {str(i): m for i, m in enumerate(mods)}
+        self.__dict__["_modules"] = Registry((str(i), m) for i, m in enumerate(mods))
 
     def pop(self, idx: int) -> Module:
         """Remove and return the module at ``idx``."""

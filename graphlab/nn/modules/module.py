@@ -26,6 +26,7 @@ from ...autograd import grad_mode
 from ...autograd.function import RemovableHandle
 from ...tensor import Tensor
 from ..parameter import Buffer, Parameter, is_lazy
+from ._registry import Registry
 from .hooks import BackwardHookCall, Hook, add_hook
 
 __all__ = [
@@ -202,10 +203,10 @@ class Module:
             )
         d = self.__dict__
         d["training"] = True
-        d["_parameters"] = {}
+        d["_parameters"] = Registry()
         d["_buffers"] = {}
         d["_non_persistent_buffers_set"] = set()
-        d["_modules"] = {}
+        d["_modules"] = Registry()
         d["_forward_pre_hooks"] = []
         d["_forward_hooks"] = []
         d["_backward_hooks"] = []
