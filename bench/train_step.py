@@ -16,6 +16,9 @@ One training step is: zero the gradients, forward, cross-entropy loss, backward,
 Before timing, the three start from the same weights and take one step with dropout off; their
 losses and updated parameters are compared, and a mismatch is printed as a warning under the
 table. A benchmark, not a test: it never fails on a timing. See bench/README.md.
+
+The hand-written floors are written against an array module (``xp``: NumPy here, CuPy in
+``bench/gpu.py``), and the step classes take a device, so the GPU benchmark times the same code.
 """
 
 from __future__ import annotations
@@ -121,16 +124,30 @@ def initial_weights(case: Case, seed: int = 0) -> list[np.ndarray]:
 
 
 class GraphlabStep:
-    """One graphlab training step per call; ``loss()`` and ``params()`` read back the results."""
+    """One graphlab training step per call; ``loss()`` and ``params()`` read back the results.
 
-    def __init__(self, case: Case, weights: Sequence[np.ndarray], x, y, dropout: bool = True):
+    ``device``: where the model and the batch live (``"cpu"``, ``"cuda:0"``...).
+    """
+
+    def __init__(
+        self,
+        case: Case,
+        weights: Sequence[np.ndarray],
+        x,
+        y,
+        dropout: bool = True,
+        device: str = "cpu",
+    ):
         self.model = graphlab_model(case)
         with gl.no_grad():
             for p, w in zip(self.model.state_dict().values(), weights):
                 p.copy_(gl.tensor(w))
+        dev = gl.device(device)
+        if dev != gl.device("cpu"):
+            self.model.to(dev)
         self.model.train(dropout)
         self.opt = optim.SGD(self.model.parameters(), lr=LR)
-        self.x, self.y = gl.tensor(x), gl.tensor(y)
+        self.x, self.y = gl.tensor(x, device=dev), gl.tensor(y, device=dev)
         self._loss = None
 
     def __call__(self) -> None:
@@ -146,7 +163,7 @@ class GraphlabStep:
 
     def params(self) -> list[np.ndarray]:
         """The parameters now, in ``state_dict`` order."""
-        return [t.numpy() for t in self.model.state_dict().values()]
+        return [t.cpu().numpy() for t in self.model.state_dict().values()]
 
 
 def torch_model(torch, case: Case):
@@ -189,15 +206,24 @@ class TorchStep:
     """One PyTorch training step per call (the same code as :class:`GraphlabStep`)."""
 
     def __init__(
-        self, torch, case: Case, weights: Sequence[np.ndarray], x, y, dropout: bool = True
+        self,
+        torch,
+        case: Case,
+        weights: Sequence[np.ndarray],
+        x,
+        y,
+        dropout: bool = True,
+        device: str = "cpu",
     ):
         self.torch = torch
         self.model = torch_model(torch, case)
         keys = list(self.model.state_dict())
         self.model.load_state_dict({k: torch.from_numpy(w.copy()) for k, w in zip(keys, weights)})
+        self.model.to(device)
         self.model.train(dropout)
         self.opt = torch.optim.SGD(self.model.parameters(), lr=LR)
-        self.x, self.y = torch.from_numpy(x.copy()), torch.from_numpy(y.copy())
+        self.x = torch.from_numpy(x.copy()).to(device)
+        self.y = torch.from_numpy(y.copy()).to(device)
         self._loss = None
 
     def __call__(self) -> None:
@@ -213,20 +239,39 @@ class TorchStep:
 
     def params(self) -> list[np.ndarray]:
         """The parameters now, in ``state_dict`` order."""
-        return [t.detach().numpy() for t in self.model.state_dict().values()]
+        return [t.detach().cpu().numpy() for t in self.model.state_dict().values()]
 
 
-# ----- NumPy by hand: the floor ------------------------------------------------------------------
+# ----- NumPy (or CuPy) by hand: the floor -------------------------------------------------------
 
 
-def _softmax_xent(logits: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
-    """Mean cross-entropy of ``logits`` and its gradient with respect to the logits."""
+def array_module(a):
+    """The array module of ``a``: NumPy for host arrays, else CuPy (imported only then)."""
+    if isinstance(a, np.ndarray):
+        return np
+    import cupy
+
+    return cupy
+
+
+def to_host(a) -> np.ndarray:
+    """``a`` as a NumPy array (itself when it is one; a copy of a CuPy array)."""
+    return a if isinstance(a, np.ndarray) else a.get()
+
+
+def _softmax_xent(logits, y):
+    """Mean cross-entropy of ``logits`` and its gradient with respect to the logits.
+
+    The loss is a 0-d array on the logits' device: converting it to a number here would make the
+    host wait for the device on every step (``loss()`` converts it when asked).
+    """
+    xp = array_module(logits)
     n = logits.shape[0]
     m = logits.max(axis=1, keepdims=True)
-    e = np.exp(logits - m)
+    e = xp.exp(logits - m)
     s = e.sum(axis=1, keepdims=True)
-    rows = np.arange(n)
-    loss = float(np.mean(np.log(s[:, 0]) + m[:, 0] - logits[rows, y]))
+    rows = xp.arange(n)
+    loss = xp.mean(xp.log(s[:, 0]) + m[:, 0] - logits[rows, y])
     g = e / s
     g[rows, y] -= 1
     g *= 1.0 / n
@@ -234,12 +279,18 @@ def _softmax_xent(logits: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]
 
 
 class NumpyMLPStep:
-    """An MLP step by hand: ``h = relu(h @ W.T + b)`` forward, the chain rule backward, SGD."""
+    """An MLP step by hand: ``h = relu(h @ W.T + b)`` forward, the chain rule backward, SGD.
 
-    def __init__(self, case: Case, weights: Sequence[np.ndarray], x, y, dropout: bool = True):
-        self.params_ = [w.copy() for w in weights]  # W0, b0, W1, b1, ...
-        self.x, self.y = x, y
-        self._loss = float("nan")
+    ``xp``: the array module the step runs on (``numpy``, or ``cupy`` for the GPU floor).
+    """
+
+    def __init__(
+        self, case: Case, weights: Sequence[np.ndarray], x, y, dropout: bool = True, xp=np
+    ):
+        self.xp = xp
+        self.params_ = [xp.array(w) for w in weights]  # copies: W0, b0, W1, b1, ...
+        self.x, self.y = xp.asarray(x), xp.asarray(y)
+        self._loss = xp.asarray(float("nan"))
 
     def __call__(self) -> None:
         ps = self.params_
@@ -249,7 +300,7 @@ class NumpyMLPStep:
             z = hs[-1] @ ps[2 * i].T
             z += ps[2 * i + 1]
             if i < nl - 1:
-                hs.append(np.maximum(z, 0))
+                hs.append(self.xp.maximum(z, 0))
         self._loss, g = _softmax_xent(z, self.y)
         for i in reversed(range(nl)):
             w, b, h = ps[2 * i], ps[2 * i + 1], hs[i]
@@ -263,39 +314,40 @@ class NumpyMLPStep:
 
     def loss(self) -> float:
         """The loss of the last step."""
-        return self._loss
+        return float(self._loss)
 
     def params(self) -> list[np.ndarray]:
-        """The parameters now, in ``state_dict`` order."""
-        return self.params_
+        """The parameters now, in ``state_dict`` order (on the host)."""
+        return [to_host(p) for p in self.params_]
 
 
-def _im2col(xpad: np.ndarray, h: int, w: int) -> np.ndarray:
+def _im2col(xpad, h: int, w: int):
     """3×3 windows of an NHWC ``xpad`` (padded by 1) as ``(N*h*w, C*9)`` rows, ``(C, kh, kw)``
     order to match a ``(O, C, 3, 3)`` weight reshaped to ``(O, C*9)``."""
+    xp = array_module(xpad)
     n, c = xpad.shape[0], xpad.shape[3]
-    win = np.lib.stride_tricks.sliding_window_view(xpad, (3, 3), axis=(1, 2))  # (N,h,w,C,3,3)
+    win = xp.lib.stride_tricks.sliding_window_view(xpad, (3, 3), axis=(1, 2))  # (N,h,w,C,3,3)
     return win.reshape(n * h * w, c * 9)
 
 
-def _col2im(dcols: np.ndarray, n: int, h: int, w: int, c: int) -> np.ndarray:
+def _col2im(dcols, n: int, h: int, w: int, c: int):
     """Adjoint of :func:`_im2col` (padding cropped): scatter-add the rows into an NHWC image."""
     d = dcols.reshape(n, h, w, c, 3, 3)
-    gpad = np.zeros((n, h + 2, w + 2, c), dtype=dcols.dtype)
+    gpad = array_module(dcols).zeros((n, h + 2, w + 2, c), dtype=dcols.dtype)
     for i in range(3):
         for j in range(3):
             gpad[:, i : i + h, j : j + w, :] += d[..., i, j]
     return gpad[:, 1:-1, 1:-1, :]
 
 
-def _pad1(x: np.ndarray) -> np.ndarray:
+def _pad1(x):
     n, h, w, c = x.shape
-    xpad = np.zeros((n, h + 2, w + 2, c), dtype=x.dtype)
+    xpad = array_module(x).zeros((n, h + 2, w + 2, c), dtype=x.dtype)
     xpad[:, 1:-1, 1:-1, :] = x
     return xpad
 
 
-def _maxpool2(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _maxpool2(x):
     """2×2 max pooling of NHWC ``x``; returns the output and the where-the-max-was mask."""
     n, h, w, c = x.shape
     win = x.reshape(n, h // 2, 2, w // 2, 2, c)
@@ -306,24 +358,32 @@ def _maxpool2(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return y, mask
 
 
-def _maxpool2_backward(g: np.ndarray, mask: np.ndarray) -> np.ndarray:
+def _maxpool2_backward(g, mask):
     n, h2, w2, c = g.shape
     return (mask * g[:, :, None, :, None, :]).reshape(n, h2 * 2, w2 * 2, c)
 
 
 class NumpyCNNStep:
     """The digits CNN step by hand, in NHWC layout: im2col conv (one GEMM each), ReLU, 2×2 max
-    pool (twice), flatten, linear, ReLU, dropout, linear; backward by hand; SGD."""
+    pool (twice), flatten, linear, ReLU, dropout, linear; backward by hand; SGD.
 
-    def __init__(self, case: Case, weights: Sequence[np.ndarray], x, y, dropout: bool = True):
-        self.params_ = [w.copy() for w in weights]  # conv1 w, b, conv2 w, b, fc1 w, b, fc2 w, b
-        self.x = np.ascontiguousarray(x.transpose(0, 2, 3, 1))  # NHWC, once
-        self.y = y
+    ``xp``: the array module the step runs on (``numpy``, or ``cupy`` for the GPU floor).
+    """
+
+    def __init__(
+        self, case: Case, weights: Sequence[np.ndarray], x, y, dropout: bool = True, xp=np
+    ):
+        self.xp = xp
+        # copies: conv1 w, b, conv2 w, b, fc1 w, b, fc2 w, b
+        self.params_ = [xp.array(w) for w in weights]
+        self.x = xp.ascontiguousarray(xp.asarray(x).transpose(0, 2, 3, 1))  # NHWC, once
+        self.y = xp.asarray(y)
         self.dropout = dropout
-        self.rng = np.random.default_rng(0)
-        self._loss = float("nan")
+        self.rng = xp.random.default_rng(0)
+        self._loss = xp.asarray(float("nan"))
 
     def __call__(self) -> None:
+        xp = self.xp
         w1, b1, w2, b2, w3, b3, w4, b4 = self.params_
         x = self.x
         n, h, w, _ = x.shape
@@ -331,20 +391,20 @@ class NumpyCNNStep:
         c1 = _im2col(_pad1(x), h, w)
         z1 = c1 @ w1.reshape(w1.shape[0], -1).T
         z1 += b1
-        a1 = np.maximum(z1, 0).reshape(n, h, w, -1)
+        a1 = xp.maximum(z1, 0).reshape(n, h, w, -1)
         p1, m1 = _maxpool2(a1)
         # conv2 (16 -> 32) + ReLU + pool
         h2, w2_ = h // 2, w // 2
         c2 = _im2col(_pad1(p1), h2, w2_)
         z2 = c2 @ w2.reshape(w2.shape[0], -1).T
         z2 += b2
-        a2 = np.maximum(z2, 0).reshape(n, h2, w2_, -1)
+        a2 = xp.maximum(z2, 0).reshape(n, h2, w2_, -1)
         p2, m2 = _maxpool2(a2)
         # classifier: flatten in PyTorch's (C, H, W) order, linear, ReLU, dropout, linear
         f = p2.transpose(0, 3, 1, 2).reshape(n, -1)
         z3 = f @ w3.T
         z3 += b3
-        a3 = np.maximum(z3, 0)
+        a3 = xp.maximum(z3, 0)
         if self.dropout:
             u = self.rng.random(a3.shape, dtype=np.float32)
             mask = ((u >= DROPOUT) * (1.0 / (1.0 - DROPOUT))).astype(np.float32)
@@ -379,37 +439,51 @@ class NumpyCNNStep:
 
     def loss(self) -> float:
         """The loss of the last step."""
-        return self._loss
+        return float(self._loss)
 
     def params(self) -> list[np.ndarray]:
-        """The parameters now, in ``state_dict`` order."""
-        return self.params_
+        """The parameters now, in ``state_dict`` order (on the host)."""
+        return [to_host(p) for p in self.params_]
 
 
-def numpy_step(case: Case, weights, x, y, dropout: bool = True):
-    """The hand-written NumPy step for ``case``."""
+def numpy_step(case: Case, weights, x, y, dropout: bool = True, xp=np):
+    """The hand-written step for ``case`` on array module ``xp`` (NumPy, or CuPy)."""
     cls = NumpyMLPStep if case.kind == "mlp" else NumpyCNNStep
-    return cls(case, weights, x, y, dropout)
+    return cls(case, weights, x, y, dropout, xp=xp)
 
 
-def make_steps(case: Case, torch=None, dropout: bool = True, seed: int = 0) -> dict[str, Callable]:
-    """The three step callables (``graphlab``, ``numpy``, and ``torch`` when given), all starting
-    from the same weights on the same batch."""
+def floor_module(device: str = "cpu"):
+    """The array module of the hand-written floor on ``device``: NumPy on CPUs, else CuPy."""
+    if gl.device(device).type == "cpu":
+        return np
+    import cupy
+
+    return cupy
+
+
+def make_steps(
+    case: Case, torch=None, dropout: bool = True, seed: int = 0, device: str = "cpu"
+) -> dict[str, Callable]:
+    """The step callables, all starting from the same weights on the same batch on ``device``:
+    ``graphlab``, the floor (keyed ``numpy``, or ``cupy`` on a GPU), and ``torch`` when given."""
     weights = initial_weights(case, seed)
     x, y = make_batch(case, seed)
+    xp = floor_module(device)
     steps = {
-        "graphlab": GraphlabStep(case, weights, x, y, dropout),
-        "numpy": numpy_step(case, weights, x, y, dropout),
+        "graphlab": GraphlabStep(case, weights, x, y, dropout, device=device),
+        xp.__name__: numpy_step(case, weights, x, y, dropout, xp=xp),
     }
     if torch is not None:
-        steps["torch"] = TorchStep(torch, case, weights, x, y, dropout)
+        steps["torch"] = TorchStep(torch, case, weights, x, y, dropout, device=device)
     return steps
 
 
-def check_case(case: Case, torch=None, rtol: float = 1e-4, atol: float = 1e-5) -> list[str]:
+def check_case(
+    case: Case, torch=None, rtol: float = 1e-4, atol: float = 1e-5, device: str = "cpu"
+) -> list[str]:
     """One step of each implementation from the same weights, dropout off: the losses and the
     updated parameters must agree with graphlab's. Returns the mismatches (empty when none)."""
-    steps = make_steps(case, torch, dropout=False, seed=1)
+    steps = make_steps(case, torch, dropout=False, seed=1, device=device)
     for step in steps.values():
         step()
     ref_loss, ref_params = steps["graphlab"].loss(), steps["graphlab"].params()
@@ -430,18 +504,27 @@ def check_case(case: Case, torch=None, rtol: float = 1e-4, atol: float = 1e-5) -
     return problems
 
 
-def measure_interleaved(fns: dict[str, Callable[[], object]], budget: Budget) -> dict[str, float]:
+def measure_interleaved(
+    fns: dict[str, Callable[[], object]],
+    budget: Budget,
+    sync: Callable[[], None] | None = None,
+) -> dict[str, float]:
     """Seconds per call of each function: the median of ``budget.repeats`` timed loops.
 
     The repeats take turns (graphlab, numpy, torch, graphlab, ...), so a burst of load from
     other processes hits all three alike instead of one implementation's whole measurement.
+    ``sync`` (for a GPU: wait for the device) ends every warm-up call and every timed loop, never
+    a call inside a loop: the device's queue runs as it would in a training loop.
     """
     clock = time.perf_counter
+    wait = sync or (lambda: None)
     numbers = {}
     for name, fn in fns.items():
         calls, start = 0, clock()
         while calls < budget.min_warmup or clock() - start < budget.warmup_s:
             fn()
+            if sync is not None:
+                wait()  # NOTE: so the warm-up estimates a call's device time, not its launch
             calls += 1
         per_call = (clock() - start) / calls
         numbers[name] = max(1, int(budget.target_s / per_call)) if per_call > 0 else 1000
@@ -452,6 +535,7 @@ def measure_interleaved(fns: dict[str, Callable[[], object]], budget: Budget) ->
             t0 = clock()
             for _ in range(number):
                 fn()
+            wait()
             samples[name].append((clock() - t0) / number)
     return {name: statistics.median(s) for name, s in samples.items()}
 

@@ -33,15 +33,30 @@ class Dev:
         self.a = a
 
 
-def to_host(x):
+def to_host(x, aside: bool = False):
     """``x`` with every :class:`Dev` inside (tuples and lists, nested) replaced by a NumPy
-    copy."""
+    copy. ``aside``: copy on a non-blocking stream of the recorder's own (which waits for no
+    other stream's work; the data must be ready)."""
     t = type(x)
     if t is Dev:
-        return x.a.get()
+        return _get_aside(x.a) if aside else x.a.get()
     if t is tuple or t is list:
-        return t(to_host(v) for v in x)
+        return t(to_host(v, aside) for v in x)
     return x
+
+
+_side_streams: dict = {}  # CUDA device id -> the recorder's non-blocking stream there
+
+
+def _get_aside(a) -> np.ndarray:
+    """A NumPy copy of CuPy array ``a``, made on the recorder's own stream of its device."""
+    import cupy
+
+    with a.device:
+        s = _side_streams.get(a.device.id)
+        if s is None:
+            s = _side_streams[a.device.id] = cupy.cuda.Stream(non_blocking=True)
+        return a.get(stream=s)  # NOTE: waits for this copy only
 
 
 def _ones(m: int, dt) -> np.ndarray:

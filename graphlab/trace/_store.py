@@ -15,7 +15,9 @@ first time someone reads the trace:
 
 A scope is ``(path, class name)``. Value ids are given when the records are built, in order of
 first appearance, so recording never numbers anything. Statistics are raw (see
-:mod:`._stats`); device data (:class:`~._stats.Dev`) moves to the host when the pass closes.
+:mod:`._stats`); device data (:class:`~._stats.Dev`) and CUDA timing events wait on the GPU
+until its work for the pass is done: closing a pass never waits for the GPU (see
+:meth:`Pass.close` and :func:`settle_finished`); reading the trace does.
 
 While the pass is open it refers to live objects only weakly or through tables it drops when
 it closes: ``vid_of`` maps ``id(tensor) -> (weakref, event id, version, id(grad_fn))`` for op
@@ -36,7 +38,10 @@ from time import perf_counter as _clock
 from . import _stats
 from ._scopes import TOP, param_table, scope_of
 
-__all__ = ["OP", "BACKWARD", "TRANSFER", "SYNC", "INIT", "LEVELS", "Pass", "tls", "broken"]
+__all__ = [
+    "OP", "BACKWARD", "TRANSFER", "SYNC", "INIT", "LEVELS", "Pass", "tls", "broken",
+    "settle_finished",
+]  # fmt: skip
 
 LEVELS = ("meta", "stats", "values")
 """The recording levels: metadata only; plus output statistics; plus host copies of outputs."""
@@ -49,6 +54,8 @@ _indices = itertools.count(1)  # NOTE: next() on a count is atomic under the GIL
 _LEVEL_OF = {name: i for i, name in enumerate(LEVELS)}
 _NO_PARAMS: dict = {}  # NOTE: shared and never written (see Pass.add_root)
 open_auto: set = set()  # always-on passes not closed yet, on any thread
+unsettled: list = []  # closed passes whose GPU work had not finished when they closed
+_settling = threading.Lock()  # NOTE: a pass resolves once, whichever thread gets there first
 
 
 class ThreadState(threading.local):
@@ -77,6 +84,8 @@ class Pass:
     reused = None  # ids of parameters read more than once (see reuse())
     pending = None  # ids of raw events holding Dev entries
     cuda_marks = None  # (event id, index of its seconds, cupy Event)
+    cuda_devices = None  # the CUDA devices this pass's events ran on
+    ends = None  # one cupy Event per CUDA device, recorded when the pass closed
     built = None  # events built so far (see build())
     refs = None  # ref -> ValueRef while building (see _build)
     calls = None  # frames of module calls, for roots with shared modules (see _calls)
@@ -108,7 +117,9 @@ class Pass:
             self.interrupted = True
         open_auto.discard(self)
         if self.cuda_marks or self.pending:
-            self._resolve()
+            self._mark_end()
+        if unsettled:
+            settle_finished()
         if self.calls is not None:
             from . import _calls
 
@@ -168,6 +179,10 @@ class Pass:
         from ..backends import cuda
 
         cb = cuda()
+        devices = self.cuda_devices
+        if devices is None:
+            self.cuda_devices = devices = set()
+        devices.add(dev)
         with cb.use(dev):
             if self.timing:
                 ev = cb.xp.cuda.Event()
@@ -177,25 +192,56 @@ class Pass:
                 self.cuda_marks.append((eid, at, ev))
             return int(cb.xp.get_default_memory_pool().used_bytes())
 
-    def _resolve(self) -> None:
-        """Move pending device data (GPU statistics, copies, norms, timings) to the host."""
-        if self.cuda_marks:
-            marks, self.cuda_marks = self.cuda_marks, None
-            from ..backends import cuda
+    def _mark_end(self) -> None:
+        """At close: record one CUDA event behind this pass's work on each of its devices and
+        leave the pass to :func:`settle_finished` (NOTE: no wait for the GPU here: an
+        always-on pass closes when the next step's forward begins)."""
+        from ..backends import cuda
 
-            cp = cuda().xp
-            marks[-1][2].synchronize()  # NOTE: one sync per pass, never one per op
-            prev = None
-            for eid, at, ev in marks:
-                if prev is not None:
-                    r = self.raw[eid]
-                    seconds = cp.cuda.get_elapsed_time(prev, ev) / 1e3
-                    self.raw[eid] = r[:at] + (seconds,) + r[at + 1 :]
-                prev = ev
-        if self.pending:
+        cb = cuda()
+        ends = []
+        for dev in self.cuda_devices or ():
+            with cb.use(dev):
+                ev = cb.xp.cuda.Event(block=False, disable_timing=True)
+                ev.record()
+                ends.append(ev)
+        self.ends = ends
+        unsettled.append(self)
+
+    def finished(self) -> bool:
+        """Whether the GPU has done this pass's work (asks CUDA; never waits)."""
+        ends = self.ends
+        return ends is not None and all(ev.done for ev in ends)
+
+    def _resolve(self, aside: bool = False) -> None:
+        """Move pending device data (GPU statistics, copies, norms, timings) to the host,
+        waiting for the GPU if it has not finished this pass's work. ``aside``: the work is
+        done; copy on a stream of the trace's own, since the current one may already hold the
+        next step's work."""
+        with _settling:
+            if self in unsettled:
+                unsettled.remove(self)
+            marks, self.cuda_marks = self.cuda_marks, None
             pending, self.pending = self.pending, None
-            for eid in pending:
-                self.raw[eid] = _stats.to_host(self.raw[eid])
+            ends, self.ends = self.ends, None
+            if not (marks or pending):
+                return
+            if not ends and marks:
+                ends = (marks[-1][2],)  # NOTE: an open pass, read while it records
+            for ev in ends or ():
+                ev.synchronize()  # NOTE: at once when done; one wait per pass, never per op
+            if marks:
+                from ..backends import cuda
+
+                elapsed = cuda().xp.cuda.get_elapsed_time
+                prev = None
+                for eid, at, ev in marks:
+                    if prev is not None:
+                        r = self.raw[eid]
+                        self.raw[eid] = r[:at] + (elapsed(prev, ev) / 1e3,) + r[at + 1 :]
+                    prev = ev
+            for eid in pending or ():
+                self.raw[eid] = _stats.to_host(self.raw[eid], aside)
 
     def build(self) -> tuple:
         """The events recorded so far, as frozen records (each built once, then cached)."""
@@ -209,6 +255,13 @@ class Pass:
         if not self.open:
             self.raw, self.refs = [], None  # NOTE: every raw tuple has its record now
         return tuple(self.built)
+
+
+def settle_finished() -> None:
+    """Resolve the closed passes whose GPU work is done (asks CUDA, never waits): their
+    timings and device data come to the host a step or two after they close."""
+    for p in [p for p in unsettled if p.finished()]:
+        p._resolve(aside=True)
 
 
 _warned = False
