@@ -38,8 +38,9 @@ What each event's ``seconds`` means: the recorder only sees an op *after* it ran
 the Python that led to it (argument checks, the module call around it). For the first op of a
 module that includes the module-call overhead; for the first backward step it includes the
 topological sort and whatever ran between the loss and ``backward()``. The recorder's own work is
-excluded. On a GPU, ops are timed with CUDA events recorded after each op and resolved when the
-pass closes (the time between consecutive events on the device), never with a sync per op.
+excluded. On a GPU, ops are timed with CUDA events recorded after each op and resolved once the GPU
+has finished the pass (the time between consecutive events on the device), never with a sync per
+op, nor one when the pass closes.
 
 Scopes: the dotted path of the innermost module being called, as in ``named_modules``; a module
 used at several places (reachable by two paths) gets, for its k-th call within one call of its
@@ -53,7 +54,9 @@ module tree at every pass) and the description of each input or parameter tensor
 What is kept: no tensor, graph node, module or device array — weak references while the pass is
 open, then metadata only; statistics (level ``"stats"``) and host copies (level ``"values"``, and
 each use's gradient contribution of a parameter at every level) are copies. On a GPU, those
-copies and the norms stay on the device until the pass closes, then move to the host in one go.
+copies, the norms and the CUDA timing events stay on the device until the GPU has finished the
+pass: closing a pass never waits for the device (a later pass's close asks CUDA whether the work
+is done and moves them then), and reading the trace waits for its own pass only.
 """
 
 from __future__ import annotations
