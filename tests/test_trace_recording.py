@@ -327,6 +327,44 @@ def test_single_use_contributions_are_kept_inside_record_and_from_level_stats():
     np.testing.assert_array_equal(pg.value, net.weight.grad.numpy())
 
 
+def _contributions(tr, name: str) -> list:
+    return [p for e in tr.events if isinstance(e, BackwardEvent)
+            for p in e.param_grads if p.name == name]  # fmt: skip
+
+
+class _RescalesItsWeight(nn.Module):
+    """Writes its weight in place (a recorded no-grad op) before reading it."""
+
+    def __init__(self):
+        super().__init__()
+        self.lin = nn.Linear(3, 2)
+
+    def forward(self, x):
+        with gl.no_grad():
+            self.lin.weight.mul_(1.0)
+        return self.lin(x)
+
+
+def test_a_parameter_written_in_place_during_the_pass_keeps_its_contribution():
+    net = _RescalesItsWeight()
+    with gl.record() as tr:
+        net(gl.rand(4, 3)).sum().backward()
+    (pg,) = _contributions(tr, "lin.weight")
+    np.testing.assert_array_equal(pg.value, net.lin.weight.grad.numpy())
+    assert pg.forward_id is not None
+
+
+def test_backward_of_a_graph_built_before_the_pass_names_parameters_by_identity():
+    net = nn.Linear(3, 2)
+    loss = net(gl.rand(4, 3)).sum()  # NOTE: the forward is in the always-on pass
+    with gl.record() as tr:
+        net(gl.rand(1, 3))  # makes net a root of this block's pass, which names its parameters
+        loss.backward()
+    (pg,) = _contributions(tr, "weight")
+    assert pg.forward_id is None  # the node was recorded by another pass
+    np.testing.assert_array_equal(pg.value, net.weight.grad.numpy())
+
+
 # ----- transfers, syncs, lazy initialization ---------------------------------------------------
 
 

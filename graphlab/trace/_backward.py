@@ -45,15 +45,19 @@ def on_backward(node, grad, in_grads) -> None:
             p.dropped += 1
             return
         r = getattr(node, "_trace", None)
-        fid = r[1] if r is not None and r[0] == p.index else None
+        if r is not None and r[0] == p.index:
+            fid = r[1]
+            uses = r[2] if len(r) > 2 else None
+        else:
+            fid = None  # NOTE: a node of a graph built outside this pass: named by identity
+            uses = _uses_by_identity(p.params, node) if p.params else None
         # NOTE: None for no gradient, and for a multi-output partial (no shape)
         shapes = tuple(map(getattr, in_grads, _SHAPE, _NONES))
         norms = stats = None
         if p.level:
             norms, stats = _summaries(in_grads, shapes)
-        params = p.params
-        if params and not params.keys().isdisjoint(map(id, node.next)):
-            pgs, norms = _param_grads(p, node, in_grads, shapes, fid, norms)
+        if uses:
+            pgs, norms = _param_grads(p, uses, in_grads, shapes, fid, norms)
         else:
             pgs = ()
         cls = type(node)
@@ -87,23 +91,42 @@ def _summaries(in_grads, shapes) -> tuple[list, list]:
     return norms, stats
 
 
-def _param_grads(p, node, in_grads, shapes, fid, norms) -> tuple[list, list]:
-    """The contributions of the parameters among ``node``'s inputs, and the squared norms (a
-    list made here at level "meta", where only parameters have one)."""
-    params = p.params
+def _uses_by_identity(params: dict, node) -> list | None:
+    """The parameter uses among ``node``'s inputs, found in the pass's table (for a node no op
+    of this pass recorded; see ``_observers._note_use``)."""
+    nxt = node.next
+    if params.keys().isdisjoint(map(id, nxt)):
+        return None
+    uses = []
+    for i, t in enumerate(nxt):
+        pe = params.get(id(t))
+        if pe is not None and pe[0]() is t:
+            uses.append((i, id(t), pe[1], pe[2]))
+    return uses
+
+
+def _param_grads(p, uses, in_grads, shapes, fid, norms) -> tuple[list, list]:
+    """The contributions of the parameter ``uses`` (input position, id, name, aliases) among a
+    node's inputs, and the squared norms (a list made here at level "meta", where only
+    parameters have one)."""
     keep_all = p.level or not p.auto
     reused = p.reused or ()
-    nxt = node.next
+    n = len(shapes)
     pgs = []
-    for i, key in enumerate(map(id, nxt)):
-        pe = params.get(key)
-        if pe is None or i >= len(shapes) or shapes[i] is None or pe[0]() is not nxt[i]:
-            continue
+    for i, key, name, aliases in uses:
+        if i >= n or shapes[i] is None:
+            continue  # NOTE: no gradient went to this input
         if norms is None:
-            norms = [None] * len(shapes)
+            norms = [None] * n
+        g = in_grads[i]
         sq = norms[i]
         if sq is None:
-            sq = norms[i] = _stats.norm(in_grads[i])
+            if type(g) is _ndarray and g.dtype.kind == "f":
+                f = g.reshape(-1)  # NOTE: _stats.norm, inlined for the common case
+                sq = f.dot(f)
+            else:
+                sq = _stats.norm(g)
+            norms[i] = sq
         keep = keep_all or key in reused
-        pgs.append((pe[1], pe[2], fid, sq, _stats.copy(in_grads[i]) if keep else None))
+        pgs.append((name, aliases, fid, sq, _stats.copy(g) if keep else None))
     return pgs, norms

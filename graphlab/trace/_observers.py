@@ -3,8 +3,9 @@
 Each appends one raw tuple to the pass open on this thread (see :mod:`._store`) and does as
 little else as it can: no frozen records, no numbering, no formatting. An op's output that
 became the ``grad_fn`` of its tensor is found again through that node (``op._trace = (pass
-index, event id)``), one without a node through the pass's ``vid_of``, and anything else is a
-:class:`~._values.Leaf` (see :mod:`._values`).
+index, event id[, parameter uses])``: the uses tell the backward observer which of the node's
+input gradients go to which parameter), one without a node through the pass's ``vid_of``,
+and anything else is a :class:`~._values.Leaf` (see :mod:`._values`).
 """
 
 from __future__ import annotations
@@ -39,6 +40,16 @@ def produced(p, t: Tensor) -> bool:
     return (e is not None and e[0]() is t) or (p.tail is not None and p.tail() is t)
 
 
+def _note_use(uses: list | None, i: int, t: Tensor, leaf) -> list:
+    """``uses`` plus parameter ``t`` (named by its Leaf) read as input ``i`` of an op: the
+    backward observer attributes that input's gradient to this use."""
+    use = (i, id(t), leaf.param, leaf.aliases)
+    if uses is None:
+        return [use]
+    uses.append(use)
+    return uses
+
+
 def on_op(op, args, attrs, out) -> None:
     """``function.op_observers`` hook: record one op applied."""
     p = tls.current
@@ -55,6 +66,7 @@ def on_op(op, args, attrs, out) -> None:
         index = p.index
         vid_of = p.vid_of
         ins = []
+        uses = None  # (input position, id, name, aliases) of the parameters among the inputs
         for a in args:
             if isinstance(a, Tensor):
                 gf = a.grad_fn
@@ -69,7 +81,10 @@ def on_op(op, args, attrs, out) -> None:
                         if e[3] == id(gf):
                             ins.append(e[1])
                             continue
-                ins.append(leaf_of(p, a, gf))
+                leaf = leaf_of(p, a, gf)
+                if leaf.param is not None:
+                    uses = _note_use(uses, len(ins), a, leaf)
+                ins.append(leaf)
             elif a is None:
                 ins.append(_NONE)
             elif type(a) in PLAIN:
@@ -84,7 +99,7 @@ def on_op(op, args, attrs, out) -> None:
         else:
             scope = _calls.scope(p, stack) or scope_of(stack)
         if out.grad_fn is op:
-            op._trace = (index, eid)
+            op._trace = (index, eid, uses) if uses else (index, eid)
         else:
             vid_of[id(out)] = (_wref(out), eid, out._version.value, id(out.grad_fn))
         if attrs:
