@@ -3,7 +3,8 @@
 On CPU devices draws come from one NumPy ``PCG64`` generator, so a seed reproduces the same
 numbers run after run (and, like PyTorch, the default seed is fixed). CUDA devices draw from one
 CuPy generator per device, seeded by the same ``manual_seed``: reproducible on the same GPU, but
-not equal to the CPU's numbers for the same seed.
+not equal to the CPU's numbers for the same seed. CuPy's ``Generator`` has fewer draws than
+NumPy's; :class:`CupyDraws` adds the ones graphlab uses (``normal``, ``permutation``).
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ class Generator:
 
             xp = backends.cuda().xp
             with xp.cuda.Device(self.device.index):
-                self._rng = xp.random.default_rng(self._seed & (2**63 - 1))
+                self._rng = CupyDraws(xp.random.default_rng(self._seed & (2**63 - 1)))
         return self
 
     def initial_seed(self) -> int:
@@ -58,12 +59,48 @@ class Generator:
 
     def set_state(self, state) -> None:
         """Restore a state from ``get_state``."""
+        if self.device.type != "cpu":
+            raise RuntimeError(
+                "set_state: restoring CUDA generator state is not supported; reseed "
+                "with manual_seed instead"
+            )
         self._rng.bit_generator.state = state
 
     @property
     def rng(self):
         """The underlying NumPy/CuPy generator."""
         return self._rng
+
+
+class CupyDraws:
+    """A CuPy ``Generator`` with the NumPy ``Generator`` draws graphlab uses: CuPy's has
+    ``random``, ``standard_normal`` and ``integers`` but no ``normal`` or ``permutation``.
+    Arrays stay on the generator's device."""
+
+    __slots__ = ("generator",)
+
+    def __init__(self, generator):
+        self.generator = generator
+
+    def random(self, size=None, dtype=np.float64):
+        return self.generator.random(size, dtype=np.dtype(dtype))
+
+    def standard_normal(self, size=None, dtype=np.float64):
+        return self.generator.standard_normal(size, dtype=np.dtype(dtype))
+
+    def integers(self, low, high=None, size=None, dtype=np.int64):
+        return self.generator.integers(low, high, size, dtype=dtype)
+
+    def normal(self, loc=0.0, scale=1.0, size=None):
+        return self.generator.standard_normal(size) * scale + loc
+
+    def permutation(self, n: int):
+        # NOTE: the order of n uniform doubles is a uniform permutation (a tie has probability
+        # about n^2 / 2^53)
+        return self.generator.random(n).argsort()
+
+    def __repr__(self) -> str:
+        return f"CupyDraws({self.generator!r})"
 
 
 _default: dict = {}

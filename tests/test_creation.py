@@ -255,6 +255,61 @@ def test_generator_works_for_every_random_factory():
         )
 
 
+class _CupyLikeGenerator:
+    """What CuPy 14's ``cupy.random.Generator`` offers of the draws graphlab uses (random,
+    standard_normal, integers; no normal, permutation or bit_generator), backed by NumPy."""
+
+    def __init__(self, seed):
+        self._np = np.random.default_rng(seed)
+
+    def random(self, size=None, dtype=np.float64, out=None):
+        return self._np.random(size, dtype=dtype)
+
+    def standard_normal(self, size=None, dtype=np.float64, out=None):
+        return self._np.standard_normal(size, dtype=dtype)
+
+    def integers(self, low, high=None, size=None, dtype=np.int64, endpoint=False):
+        return self._np.integers(low, high, size, dtype=dtype, endpoint=endpoint)
+
+
+def test_cupy_draws_add_normal_and_permutation_to_cupys_generator():
+    draws = gl.random.CupyDraws(_CupyLikeGenerator(0))
+    perm = draws.permutation(1000)
+    assert sorted(perm.tolist()) == list(range(1000)) and perm.tolist() != list(range(1000))
+    z = draws.normal(5.0, 0.5, (20_000,))
+    assert z.shape == (20_000,)
+    assert abs(z.mean() - 5.0) < 0.02 and abs(z.std() - 0.5) < 0.02
+    assert draws.random((2, 3), dtype="float32").dtype == np.float32
+    assert draws.integers(0, 3, (50,)).max() <= 2
+    assert draws.standard_normal(4).shape == (4,)
+
+
+@pytest.mark.gpu
+def test_every_random_factory_draws_on_cuda_reproducibly():
+    def draw():
+        return (
+            gl.rand(5, device="cuda"),
+            gl.randn(5, device="cuda"),
+            gl.randint(0, 100, (5,), device="cuda"),
+            gl.randperm(8, device="cuda"),
+            gl.normal(0.0, 1.0, (3,), device="cuda"),
+            gl.nn.functional.dropout(gl.ones(64, device="cuda"), 0.5),
+        )
+
+    gl.manual_seed(3)
+    a = draw()
+    gl.manual_seed(3)
+    b = draw()
+    for x, y in zip(a, b):
+        assert x.device == "cuda:0" and x.tolist() == y.tolist()
+    assert sorted(a[3].tolist()) == list(range(8))
+    g = gl.Generator("cuda")
+    with pytest.raises(RuntimeError, match="get_state: saving CUDA generator state"):
+        g.get_state()
+    with pytest.raises(RuntimeError, match="set_state: restoring CUDA generator state"):
+        g.set_state({})
+
+
 def test_manual_seed_rejects_non_ints():
     with pytest.raises(TypeError, match="manual_seed"):
         gl.manual_seed(1.5)
