@@ -197,6 +197,129 @@ def test_is_pinned_is_false_for_ordinary_tensors():
     assert gl.ones(2, device="cpu:1").is_pinned() is False
 
 
+# ----- the CuPy backend against CuPy 14's contracts, on the CPU ---------------------------------
+# NOTE: CuPy is replaced by NumPy plus the checks CuPy makes, so these run without a GPU.
+
+_CUPY_ATOMIC_ADD = ("int32", "uint32", "uint64", "float16", "float32", "float64")
+
+
+class _ScatterAddLikeCupy:
+    """``cupyx.scatter_add`` (CuPy 14): values cast to the target's dtype; dtypes without a CUDA
+    atomicAdd raise TypeError."""
+
+    @staticmethod
+    def scatter_add(a, slices, value):
+        v = np.asarray(value).astype(a.dtype)
+        if v.dtype.name not in _CUPY_ATOMIC_ADD:
+            raise TypeError(f"cupy.add.at does not support {v.dtype}")
+        np.add.at(a, slices, v)
+
+
+@pytest.mark.parametrize(
+    "dtype", ["float16", "float32", "float64", "int64", "int32", "int16", "int8", "uint8", "bool"]
+)
+def test_cupy_add_at_accumulates_every_dtype_within_cupys_atomic_dtypes(monkeypatch, dtype):
+    from graphlab.backends import cupy_backend as cb
+
+    monkeypatch.setattr(cb, "xp", np)
+    monkeypatch.setattr(cb, "cupyx", _ScatterAddLikeCupy)
+    big = 2**60 if dtype == "int64" else 1  # NOTE: beyond float64's exact integers
+    target = np.array([5, 0, 1, 0], dtype=dtype)
+    index = (np.array([0, 2, 0, 2, 2]),)
+    values = np.array([big, -1, 3, big, 1]).astype(dtype)  # NOTE: -1 wraps when unsigned
+    expected = target.copy()
+    np.add.at(expected, index, values)
+    cb.add_at(target, index, values)
+    np.testing.assert_array_equal(target, expected)
+
+
+class _DeviceArrayLikeCupy:
+    """What ``cupy.empty(shape, dtype).set(host)`` checks (CuPy 14): same dtype and shape."""
+
+    def __init__(self, shape, dtype):
+        self.shape, self.dtype, self.host = tuple(shape), np.dtype(dtype), None
+
+    def set(self, arr, stream=None):
+        if arr.dtype != self.dtype or arr.shape != self.shape:
+            raise ValueError(f"Shape mismatch. Old shape: {self.shape}, new shape: {arr.shape}")
+        self.host = np.array(arr)
+
+
+@pytest.mark.parametrize("shape", [(), (3,), (2, 3)])
+def test_cupy_from_host_keeps_the_shape_set_checks(monkeypatch, shape):
+    import contextlib
+    import types
+
+    from graphlab.backends import cupy_backend as cb
+
+    fake = types.SimpleNamespace(
+        empty=_DeviceArrayLikeCupy, cuda=types.SimpleNamespace(Device=contextlib.nullcontext)
+    )
+    monkeypatch.setattr(cb, "xp", fake)
+    a = np.arange(int(np.prod(shape)), dtype=np.float32).reshape(shape)
+    out = cb.from_host(a if a.ndim < 2 else a.T, gl.device("cuda"))
+    np.testing.assert_array_equal(out.host, a if a.ndim < 2 else a.T)
+
+
+def test_pinned_host_arrays_belong_to_the_numpy_backend():
+    # NOTE: NumPy 2 arrays have a ``device`` attribute too; a pinned array (an ndarray subclass
+    # from the CuPy backend) is host memory all the same.
+    from graphlab import backends
+    from graphlab.backends import cupy_backend as cb
+
+    pinned = cb._PinnedArray(np.arange(3.0), None)
+    assert backends.for_array(pinned) is backends.numpy_backend
+    assert backends.for_array(pinned * 2) is backends.numpy_backend
+    assert backends.for_array(np.float32(1)) is backends.numpy_backend
+    assert gl.tensor(pinned).tolist() == [0.0, 1.0, 2.0]
+
+
+def _pinned_stand_in(n: int):
+    """A _PinnedArray over a NumPy buffer, with a PinnedMemoryPointer-like record of it."""
+    import types
+
+    from graphlab.backends import cupy_backend as cb
+
+    buf = np.zeros(n)
+    mem = types.SimpleNamespace(ptr=buf.__array_interface__["data"][0], size=buf.nbytes)
+    return cb._PinnedArray(buf, mem)
+
+
+def test_only_arrays_in_the_pinned_buffer_say_they_are_pinned():
+    from graphlab.backends.numpy_backend import is_pinned
+
+    p = _pinned_stand_in(8)
+    assert is_pinned(p) and is_pinned(p[2:]) and is_pinned(p.reshape(2, 4).T)
+    # NOTE: results keep the subclass but live in new, pageable memory
+    for result in (p * 2, p.copy(), np.exp(p), p[::2] + 1):
+        assert not is_pinned(result) and result._mem is None
+
+
+def test_non_blocking_copies_keep_their_host_array_until_the_gpu_has_read_it(monkeypatch):
+    import types
+    import weakref
+
+    from graphlab.backends import cupy_backend as cb
+
+    class Event:
+        def __init__(self, block=False, disable_timing=False):
+            self.done = False
+
+        def record(self, stream=None):
+            pass
+
+    monkeypatch.setattr(cb, "xp", types.SimpleNamespace(cuda=types.SimpleNamespace(Event=Event)))
+    monkeypatch.setattr(cb, "_in_flight", [])
+    batch = _pinned_stand_in(4)
+    alive = weakref.ref(batch)
+    cb._keep_until_copied(batch, stream="s")
+    del batch
+    assert alive() is not None  # the copy may still be reading it
+    cb._in_flight[0][0].done = True
+    cb._keep_until_copied(_pinned_stand_in(4), stream="s")  # the next copy prunes finished ones
+    assert alive() is None and len(cb._in_flight) == 1
+
+
 # ----- CUDA on a GPU ----------------------------------------------------------------------------
 
 
@@ -265,3 +388,36 @@ def test_gpu_inplace_and_views():
     h[0].mul_(3)
     h.sum().backward()
     assert w.grad.tolist() == [[3.0, 3.0], [1.0, 1.0]]
+
+
+@pytest.mark.gpu
+def test_gpu_zero_dim_tensors_move_both_ways():
+    c = gl.tensor(3.5).cuda()
+    assert c.device == "cuda:0" and c.shape == () and c.item() == 3.5
+    assert c.cpu().shape == () and c.cpu().item() == 3.5
+    p = gl.tensor(2.0).pin_memory()
+    assert p.to("cuda", non_blocking=True).item() == 2.0
+    assert gl.tensor(7, dtype=gl.int64, device="cuda").item() == 7
+    bn = gl.nn.BatchNorm1d(3).cuda()  # its num_batches_tracked is a 0-d int64 buffer
+    assert bn.num_batches_tracked.device == "cuda:0"
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("dtype", ["int64", "int32", "uint8", "bool", "float16"])
+def test_gpu_scatter_add_and_index_backward_match_the_cpu_in_every_dtype(dtype):
+    big = 2**60 if dtype == "int64" else 1  # NOTE: exact only if added as integers
+    index = gl.tensor([0, 2, 0, 2, 2])
+    src = gl.tensor(np.array([big, 1, 3, big, 1]).astype(dtype))
+    x = gl.tensor(np.array([5, 0, 1, 0]).astype(dtype))
+    cpu = x.scatter_add(0, index, src)
+    gpu = x.cuda().scatter_add(0, index.cuda(), src.cuda())
+    assert gpu.device == "cuda:0" and gpu.dtype is cpu.dtype
+    assert gpu.tolist() == cpu.tolist()
+
+
+@pytest.mark.gpu
+def test_gpu_pinned_tensors_still_compute_on_the_cpu():
+    p = gl.zeros(3).pin_memory()
+    out = p.scatter_add(0, gl.tensor([0, 0, 2]), gl.ones(3))
+    assert out.device == "cpu" and out.tolist() == [2.0, 0.0, 1.0]
+    assert gl.as_tensor(p.numpy()).tolist() == [0.0, 0.0, 0.0]

@@ -159,7 +159,7 @@ def _accumulate_leaf(leaf, g, capture, captured, accumulate) -> None:
         if (
             g.base is None
             and g.dtype == leaf._data.dtype
-            and g.flags.writeable
+            and getattr(g.flags, "writeable", True)  # NOTE: CuPy has no such flag (always writable)
             and sys.getrefcount(g) <= _UNSHARED
         ):
             leaf.grad = Tensor._wrap(g, leaf._device, False)

@@ -6,6 +6,8 @@ differently (scatter-add, synchronisation, host copies).
 
 from __future__ import annotations
 
+import numpy as np
+
 from .._device import device
 from . import numpy_backend
 
@@ -32,6 +34,8 @@ def for_device(dev: device):
 
 def for_array(a):
     """The backend module that owns array ``a``."""
-    if type(a).__module__.startswith("numpy") or not hasattr(a, "device"):
+    # NOTE: an isinstance test, not the type's module: NumPy 2 arrays have a ``device`` too,
+    # and pinned host arrays are an ndarray subclass defined in cupy_backend.
+    if isinstance(a, (np.ndarray, np.generic)) or not hasattr(a, "device"):
         return numpy_backend
     return cuda()
