@@ -41,7 +41,9 @@ def current_device() -> int:
 def get_device_name(device=0) -> str:
     """The GPU's name, e.g. ``NVIDIA H100 80GB HBM3``."""
     from . import backends
+    from ._device import device as _device
 
     xp = backends.cuda().xp
-    idx = device if isinstance(device, int) else getattr(device, "index", 0)
-    return xp.cuda.runtime.getDeviceProperties(idx)["name"].decode()
+    # NOTE: _device() takes an int, "cuda:1" or a device; getattr("cuda:1", "index") was str.index.
+    name = xp.cuda.runtime.getDeviceProperties(_device(device).index)["name"]
+    return name.decode() if isinstance(name, bytes) else name

@@ -6,6 +6,8 @@ extra; the ``gpu`` tests run the same code on a real device.
 
 from __future__ import annotations
 
+import types
+
 import numpy as np
 import pytest
 
@@ -259,6 +261,25 @@ def test_cupy_from_host_keeps_the_shape_set_checks(monkeypatch, shape):
     a = np.arange(int(np.prod(shape)), dtype=np.float32).reshape(shape)
     out = cb.from_host(a if a.ndim < 2 else a.T, gl.device("cuda"))
     np.testing.assert_array_equal(out.host, a if a.ndim < 2 else a.T)
+
+
+def test_get_device_name_takes_an_int_a_string_or_a_device(monkeypatch):
+    # NOTE: CuPy's getDeviceProperties gives the name as bytes; a stand-in records the index.
+    asked = []
+
+    def props(i):
+        asked.append(i)
+        return {"name": b"Stand-in GPU"}
+
+    runtime = types.SimpleNamespace(getDeviceProperties=props)
+    fake = types.SimpleNamespace(
+        xp=types.SimpleNamespace(cuda=types.SimpleNamespace(runtime=runtime))
+    )
+    monkeypatch.setattr(gl.backends, "cuda", lambda: fake)
+    for d in (1, "cuda:1", gl.device("cuda:1")):
+        assert gl.cuda.get_device_name(d) == "Stand-in GPU"
+    assert gl.cuda.get_device_name() == "Stand-in GPU"
+    assert asked == [1, 1, 1, 0]
 
 
 def test_pinned_host_arrays_belong_to_the_numpy_backend():
