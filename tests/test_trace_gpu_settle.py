@@ -147,3 +147,16 @@ def test_an_open_pass_read_while_recording_waits_for_its_last_op(gpu):
     p._resolve()
     assert gpu.waits == 1 and gpu.done_upto == 2
     assert p.raw[1][OP_SECONDS] == 0.001 and p.open
+
+
+def test_switching_recording_off_settles_every_closed_pass(gpu):
+    old = gl.set_trace_options(enabled=True)
+    try:
+        p = _gpu_pass(gpu, 2)
+        p.close()
+        assert _store.unsettled == [p]
+        gl.set_trace_options(enabled=False)  # no later pass will close to settle it
+        assert _store.unsettled == [] and gpu.waits == 1
+        assert [r[10][0].tolist() for r in p.raw] == [[0.0], [1.0]]
+    finally:
+        gl.set_trace_options(**old)

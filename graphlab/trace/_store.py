@@ -40,7 +40,7 @@ from ._scopes import TOP, param_table, scope_of
 
 __all__ = [
     "OP", "BACKWARD", "TRANSFER", "SYNC", "INIT", "LEVELS", "Pass", "tls", "broken",
-    "settle_finished",
+    "settle_finished", "unsettled",
 ]  # fmt: skip
 
 LEVELS = ("meta", "stats", "values")
@@ -257,10 +257,12 @@ class Pass:
         return tuple(self.built)
 
 
-def settle_finished() -> None:
+def settle_finished(wait: bool = False) -> None:
     """Resolve the closed passes whose GPU work is done (asks CUDA, never waits): their
-    timings and device data come to the host a step or two after they close."""
-    for p in [p for p in unsettled if p.finished()]:
+    timings and device data come to the host a step or two after they close. ``wait``: resolve
+    them all, waiting for the GPU where it has not finished (recording switched off: no later
+    pass will close to settle them, and they hold device memory)."""
+    for p in [p for p in unsettled if wait or p.finished()]:
         p._resolve(aside=True)
 
 

@@ -70,7 +70,7 @@ from collections.abc import Iterator
 from .. import transfer
 from ..autograd import engine, function
 from ..tensor import Tensor
-from . import _backward, _observers
+from . import _backward, _observers, _store
 from ._store import LEVELS, Pass, broken, open_auto, tls
 from .trace import Trace
 
@@ -169,6 +169,8 @@ def set_trace_options(
                 p.close(interrupted=mid_call and p is _tls.current)
             if _tls.current is not None and _tls.current.auto:
                 _tls.current = None
+            if _store.unsettled:
+                _store.settle_finished(wait=True)
         _update_hooks()
     return old
 
