@@ -11,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import graphlab as gl
 from graphlab import nn
@@ -694,3 +696,25 @@ def test_transfer_event_fields_match_the_transfer_module():
     (t,) = tr.events
     assert isinstance(t, TransferEvent) and (t.dst, t.nbytes) == ("cpu:2", 128)
     assert Op is not None  # the engine's node class stays importable next to the recorder
+
+
+@given(
+    st.sampled_from([np.float32, np.float64, np.int64]),
+    st.integers(1, 300),
+    st.floats(-1e3, 1e3),
+    st.booleans(),
+)
+@settings(max_examples=60, deadline=None)
+def test_statistics_match_numpy_for_constant_and_spread_arrays(dtype, n, value, constant):
+    from graphlab.trace import _stats
+
+    rng = np.random.default_rng(n)
+    a = np.full(n, value) if constant else value + rng.standard_normal(n) * 10
+    a = a.astype(dtype)
+    raw, sq = _stats.summary(a)
+    s = _stats.finish(raw)
+    ref = a.astype(np.float64)
+    assert (s.min, s.max, s.nan, s.inf, s.count) == (ref.min(), ref.max(), 0, 0, n)
+    assert s.mean == pytest.approx(ref.mean(), rel=1e-5, abs=1e-4)
+    assert s.std == pytest.approx(ref.std(), rel=1e-3, abs=1e-3)
+    assert float(sq) == pytest.approx(float(ref.dot(ref)), rel=1e-5)

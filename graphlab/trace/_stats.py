@@ -21,6 +21,7 @@ __all__ = ["Dev", "summary", "norm", "copy", "finish", "norm_value", "to_host"]
 _ONES_MAX = 1 << 22  # elements; larger arrays are summed by NumPy (no big ones-vector kept)
 _ones_cache: dict = {}
 _isfinite = math.isfinite
+_min, _max = np.minimum.reduce, np.maximum.reduce  # NOTE: ndarray.min/max without the wrapper
 _ndarray = np.ndarray
 
 
@@ -86,11 +87,13 @@ def summary(a):
     if dt.kind != "f" or dt.itemsize < 4:
         a = np.abs(a) if dt.kind == "c" else a.astype(np.float64 if dt.kind != "f" else np.float32)
     flat = a.reshape(-1)
-    lo, hi = flat.min(), flat.max()
+    lo, hi = _min(flat), _max(flat)
     # NOTE: NaN propagates through min and max, and an Inf would be the min or the max, so two
     # finite extremes prove the array clean without counting (the common, cheap case).
     if not (_isfinite(lo) and _isfinite(hi)):
         return _summary_nonfinite(flat, n)
+    if lo == hi:  # NOTE: every element equal (a scalar loss, a zero gradient): no spread to sum
+        return (lo, hi, float(lo), 0.0, 0, 0, n), float(flat.dot(flat))
     # NOTE: two BLAS dot products for the sum and the sum of squares instead of NumPy's slower
     # pairwise sum and a two-pass std; the two-pass formula only runs when the mean dwarfs the
     # spread (where E[x²] - E[x]² cancels).
