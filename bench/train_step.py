@@ -520,6 +520,11 @@ def measure_interleaved(
     wait = sync or (lambda: None)
     numbers = {}
     for name, fn in fns.items():
+        if sync is not None:
+            # NOTE: a first GPU call compiles (CuPy's NVRTC) or loads its kernels, seconds on a
+            # cold cache: inside the estimate, it would cut every timed loop to one call + sync.
+            fn()
+            wait()
         calls, start = 0, clock()
         while calls < budget.min_warmup or clock() - start < budget.warmup_s:
             fn()

@@ -9,6 +9,8 @@ import importlib.util
 import io
 import re
 import sys
+import time
+import types
 from pathlib import Path
 
 import numpy as np
@@ -170,6 +172,76 @@ def test_unknown_case_is_a_usage_error(gpu_bench, capsys):
     with pytest.raises(SystemExit):
         gpu_bench.main(["--device", "cpu", "--cases", "mlp 1-2-3"])
     assert "unknown case(s)" in capsys.readouterr().err
+
+
+class _FakeCupy:
+    """The few ``cupy`` calls of the host-wait probe, recorded (no GPU needed)."""
+
+    def __init__(self):
+        self.launches, self.events = [], []
+        fake = self
+
+        class Event:
+            def __init__(self, block=False, disable_timing=False):
+                self.stream, self.done = None, False
+                fake.events.append(self)
+
+            def record(self, stream=None):
+                self.stream = stream
+
+            def synchronize(self):
+                pass
+
+        class RawKernel:
+            def __init__(self, code, name):
+                assert 'extern "C" __global__ void spin(long long cycles)' in code
+                self.name = name
+
+            def __call__(self, grid, block, args):
+                fake.launches.append((grid, block, args))
+
+        self.RawKernel = RawKernel
+        self.cuda = types.SimpleNamespace(
+            Event=Event,
+            get_current_stream=lambda: "stream",
+            get_elapsed_time=lambda start, end: 5.0,  # ms: 10M cycles at 2 GHz
+        )
+
+
+def test_spin_is_calibrated_and_its_event_decides_the_probe(gpu_bench):
+    cp = _FakeCupy()
+    spin = gpu_bench.make_spin(cp)
+    done = spin(0.2)
+    grid, block, (cycles,) = cp.launches[-1]
+    assert (grid, block) == ((1,), (1,)) and isinstance(cycles, np.int64)
+    assert cycles == 400_000_000  # 0.2 s at the measured 2 GHz
+    assert done.stream == "stream" and all(e.stream == "stream" for e in cp.events)
+
+    target = types.SimpleNamespace(sync=lambda: None)
+    events = []
+
+    def fake_spin(seconds):
+        events.append(types.SimpleNamespace(done=False))
+        return events[-1]
+
+    seconds, ended = gpu_bench.host_wait(lambda: None, target, fake_spin)
+    assert not ended and gpu_bench._wait_cell((seconds, ended)).startswith("no (")
+    assert gpu_bench._wait_cell((0.25, True)) == "yes (250.0 ms)"
+    assert gpu_bench._wait_cell(None) == "-"
+
+
+def test_a_slow_first_gpu_call_stays_out_of_the_loop_sizes(gpu_bench):
+    # A cold CuPy kernel cache makes the first call compile: it must not shrink the timed loops.
+    calls = []
+
+    def first_compiles():
+        calls.append(None)
+        if len(calls) == 1:
+            time.sleep(0.2)
+
+    budget = gpu_bench.Budget(0.01, 0.01, 1, min_warmup=2)
+    gpu_bench.ts.measure_interleaved({"f": first_compiles}, budget, sync=lambda: None)
+    assert len(calls) > 100  # not 1 + 2 warm-up calls + a loop of 1
 
 
 @pytest.mark.gpu
