@@ -74,21 +74,24 @@ class Pass:
     module docstring).
 
     NOTE: a pass opens per top-level module call, so ``__init__`` sets only what the hot path
-    reads; the rest are class-level defaults until first written.
+    reads (kept in slots, which the C observers read in place; see ``_fastrec.c``); the rest are
+    class-level defaults until first written.
     """
 
+    __slots__ = (
+        "index", "raw", "stack", "vid_of", "params", "auto", "level", "timing", "max_events",
+        "open", "ops_ok", "last_t", "backward_seen", "reused", "calls", "__dict__",
+    )  # fmt: skip
+
     dropped = 0  # events past max_events, not recorded
-    backward_seen = False
     interrupted = False
     tail = None  # weakref of the last output dropped past max_events
-    reused = None  # ids of parameters read more than once (see reuse())
     pending = None  # ids of raw events holding Dev entries
     cuda_marks = None  # (event id, index of its seconds, cupy Event)
     cuda_devices = None  # the CUDA devices this pass's events ran on
     ends = None  # one cupy Event per CUDA device, recorded when the pass closed
     built = None  # events built so far (see build())
     refs = None  # ref -> ValueRef while building (see _build)
-    calls = None  # frames of module calls, for roots with shared modules (see _calls)
     classes = None  # module path -> class name, filled as the events are built (see _build)
 
     def __init__(self, auto: bool, level: str, timing: bool, max_events: int | None, stack: list):
@@ -104,6 +107,9 @@ class Pass:
         self.timing = timing
         self.max_events = max_events if max_events is not None else sys.maxsize
         self.open = self.ops_ok = True
+        self.backward_seen = False
+        self.reused = None  # ids of parameters read more than once (see reuse())
+        self.calls = None  # frames of module calls, for roots with shared modules (see _calls)
         ident = threading.get_ident()
         self.thread = 0 if ident == _MAIN_THREAD else ident
         self.last_t = _clock()

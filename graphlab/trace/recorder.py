@@ -70,7 +70,7 @@ from collections.abc import Iterator
 from .. import transfer
 from ..autograd import engine, function
 from ..tensor import Tensor
-from . import _backward, _observers, _store
+from . import _accel, _observers, _store
 from ._store import LEVELS, Pass, broken, open_auto, tls
 from .trace import Trace
 
@@ -97,6 +97,7 @@ _ring_lock = threading.Lock()
 _explicit_open = 0  # record() blocks open, on any thread
 _installed = False
 _transfer_handle = None
+_installed_observers: tuple = ()  # (op observer, backward observer) installed (see _accel)
 _scope_local = None  # nn.modules.module._scope (the thread-local module stack), set by _install
 _tls = tls
 
@@ -264,7 +265,7 @@ def _update_hooks() -> None:
 
 
 def _install() -> None:
-    global _installed, _scope_local, _transfer_handle
+    global _installed, _scope_local, _transfer_handle, _installed_observers
     if _installed:
         return
     from ..nn.modules import lazy as lazy_mod
@@ -272,8 +273,9 @@ def _install() -> None:
 
     _scope_local = module_mod._scope
     _installed = True
-    function.op_observers.append(_observers.on_op)
-    engine.backward_observers.append(_backward.on_backward)
+    on_op, on_backward = _installed_observers = _accel.observers()
+    function.op_observers.append(on_op)
+    engine.backward_observers.append(on_backward)
     _transfer_handle = transfer.add_observer(_observers.on_transfer)
     module_mod.top_level_observers.append(_on_top_level)
     lazy_mod.lazy_init_observers.append(_observers.on_init)
@@ -287,9 +289,10 @@ def _uninstall() -> None:
     from ..nn.modules import module as module_mod
 
     _installed = False
+    on_op, on_backward = _installed_observers
     for lst, fn in (
-        (function.op_observers, _observers.on_op),
-        (engine.backward_observers, _backward.on_backward),
+        (function.op_observers, on_op),
+        (engine.backward_observers, on_backward),
         (module_mod.top_level_observers, _on_top_level),
         (lazy_mod.lazy_init_observers, _observers.on_init),
     ):
@@ -297,6 +300,18 @@ def _uninstall() -> None:
             lst.remove(fn)
     if _transfer_handle is not None:
         _transfer_handle.remove()
+
+
+def _set_accelerated(flag: bool) -> bool:
+    """Record ops and backward steps with the C fast path (``True``, where it was built) or the
+    Python observers alone; returns the previous setting. For tests and benchmarks: both record
+    the same traces (see :mod:`._accel`)."""
+    old = _accel.enabled
+    if _installed:
+        _uninstall()
+    _accel.enabled = bool(flag) and _accel.available
+    _update_hooks()
+    return old
 
 
 def start() -> None:

@@ -54,3 +54,15 @@ def _fixed_copy_times(session):
 def screen_text(app) -> str:
     """What the app's current screen shows, as plain text lines."""
     return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+
+
+async def shown(pilot, text: str, pauses: int = 100) -> str:
+    """The screen's text once it shows ``text`` (a worker's result reaches the screen a few
+    message rounds after the worker ends; on a busy machine, more), or as it is after
+    ``pauses`` rounds."""
+    for _ in range(pauses):
+        screen = screen_text(pilot.app)
+        if text in screen:
+            return screen
+        await pilot.pause(0.01)
+    return screen_text(pilot.app)

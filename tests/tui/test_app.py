@@ -6,7 +6,7 @@ import pytest
 
 textual = pytest.importorskip("textual")
 
-from tests.tui.conftest import screen_text  # noqa: E402
+from tests.tui.conftest import screen_text, shown  # noqa: E402
 from tui.app import Workbench  # noqa: E402
 from tui.views import TAB_LABELS, VIEWS  # noqa: E402
 
@@ -58,8 +58,7 @@ async def test_loader_error_shows_traceback_and_app_stays_usable():
     app = Workbench(loader=broken)
     async with app.run_test(size=(100, 30)) as pilot:
         await app.workers.wait_for_complete()
-        await pilot.pause()
-        text = screen_text(app)
+        text = await shown(pilot, "Could not load the session")
         assert "Could not load the session" in text
         assert "demo.h5 is corrupt" in text
         await pilot.press("escape")
@@ -175,8 +174,7 @@ async def test_corrupt_session_file_shows_an_error_screen(tmp_path):
     app = Workbench(loader=lambda: load_session(bad))
     async with app.run_test(size=(120, 40)) as pilot:
         await app.workers.wait_for_complete()
-        await pilot.pause()
-        text = screen_text(app)
+        text = await shown(pilot, "Could not load the session")
         assert "Could not load the session" in text and "broken.h5" in text
         assert list(tmp_path.iterdir()) == [bad]  # nothing written
 

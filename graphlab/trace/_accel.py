@@ -1,0 +1,89 @@
+"""Which op and backward observers the recorder installs: the C fast path or the Python ones.
+
+``graphlab/trace/_fastrec.c`` (built by ``pip install``; see ``setup.py``) records the common
+case (level "meta", NumPy arrays) in C and hands every other case to the Python observers of
+:mod:`._observers` and :mod:`._backward`, which stay the reference: both append the same raw
+tuples (``tests/test_trace_accel.py``). Without a compiled extension, or with
+``GRAPHLAB_TRACE_ACCEL=0`` in the environment, the Python observers run alone.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from time import perf_counter
+
+import numpy as np
+
+from ..autograd import function
+from ..nn.parameter import Parameter
+from ..tensor import Tensor
+from . import _backward, _observers, _scopes, _stats, _store, _values
+
+__all__ = ["available", "enabled", "observers"]
+
+API = 2
+"""The interface version of ``_fastrec.c`` this module expects (its ``API`` constant)."""
+
+
+def _load():
+    """The compiled module, configured; None where it was not built or is out of date."""
+    try:
+        from . import _fastrec
+    except ImportError:  # NOTE: no C compiler at install time: the Python observers do it all
+        return None
+    if getattr(_fastrec, "API", None) != API:
+        warnings.warn(
+            f"graphlab: the compiled trace recorder {_fastrec.__file__} is out of date (API "
+            f"{getattr(_fastrec, 'API', None)}, expected {API}); recording uses the slower "
+            "Python observers until it is rebuilt: pip install -e .",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+        return None
+    _fastrec.configure(
+        tls=_store.tls,
+        tensor=Tensor,
+        parameter=Parameter,
+        op=function.Op,
+        version=function.VersionCounter,
+        leaf=_values.Leaf,
+        pass_=_store.Pass,
+        ndarray=np.ndarray,
+        clock=perf_counter,
+        py_on_op=_observers.on_op,
+        py_on_backward=_backward.on_backward,
+        leaf_of=_values.leaf_of,
+        leaf_cache=_values._cache,
+        operand=_values.operand,
+        plain=_values.plain,
+        scope_of=_scopes.scope_of,
+        scope_cache=_scopes._scope_cache,
+        top=_scopes.TOP,
+        none_ref=_observers._NONE,
+        op_kind=_store.OP,
+        backward_kind=_store.BACKWARD,
+        op_name=function.Op.name,
+        uses_by_identity=_backward._uses_by_identity,
+        norm=_stats.norm,
+        copy=_stats.copy,
+        broken=_store.broken,
+    )
+    return _fastrec
+
+
+_fastrec = _load()
+available = _fastrec is not None
+"""Whether the C fast path was built."""
+
+enabled = available and os.environ.get("GRAPHLAB_TRACE_ACCEL", "1").strip().lower() not in (
+    "0", "off", "false", "no",
+)  # fmt: skip
+"""Whether the recorder installs it (see :func:`observers`)."""
+
+
+def observers() -> tuple:
+    """``(op observer, backward observer)`` the recorder installs now."""
+    if enabled:
+        return _fastrec.on_op, _fastrec.on_backward
+    return _observers.on_op, _backward.on_backward

@@ -1,0 +1,1077 @@
+/* The trace recorder's hot path in C: the op and backward observers for the common case.
+ *
+ * graphlab/trace/_observers.py (on_op) and graphlab/trace/_backward.py (on_backward) are the
+ * reference: this file does what they do, step for step, for an always-on or explicit pass at
+ * level "meta" on NumPy arrays, and appends the same raw tuples. Anything else -- levels "stats"
+ * and "values", CUDA arrays, a pass at its max_events, roots with shared modules (module-call
+ * frames) -- is decided before anything is written and handed to the Python observer whole.
+ * Rare branches inside the fast case call the Python helpers they would call there (a Leaf
+ * missing from the cache, a constant operand, a deep module stack, attributes that are not
+ * plain values), so each rule lives in one place. _accel.py configures this module with those
+ * helpers and objects; tests/test_trace_accel.py checks that both paths record the same tuples.
+ *
+ * Every function here runs with the GIL held and never releases it.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <structmember.h> /* PyMemberDef (Python.h has it from 3.12) */
+
+/* The interface version: bump it whenever configure()'s arguments or the raw tuples change. */
+#define FASTREC_API 2
+
+/* ----- what configure() hands over (strong references, set once) ---------------------------- */
+
+static struct {
+    PyObject *tls;              /* _store.tls: .current is the pass open on this thread */
+    PyTypeObject *tensor;       /* graphlab.Tensor */
+    PyTypeObject *ndarray;      /* numpy.ndarray */
+    PyTypeObject *leaf;         /* _values.Leaf */
+    PyObject *clock;            /* time.perf_counter */
+    PyObject *py_on_op;         /* _observers.on_op: the reference, and the slow path */
+    PyObject *py_on_backward;   /* _backward.on_backward */
+    PyObject *leaf_of;          /* _values.leaf_of(p, t, gf) */
+    PyObject *leaf_cache;       /* _values._cache */
+    PyObject *operand;          /* _values.operand(v) */
+    PyObject *plain;            /* _values.plain(v) */
+    PyObject *scope_of;         /* _scopes.scope_of(stack) */
+    PyObject *scope_cache;      /* _scopes._scope_cache */
+    PyObject *top;              /* _scopes.TOP */
+    PyObject *none_ref;         /* _observers._NONE: (None,) */
+    PyObject *op_kind;          /* _store.OP */
+    PyObject *backward_kind;    /* _store.BACKWARD */
+    PyObject *op_name;          /* function.Op.name (a node class that keeps it is named later) */
+    PyObject *uses_by_identity; /* _backward._uses_by_identity(params, node) */
+    PyObject *norm;             /* _stats.norm(a) */
+    PyObject *copy;             /* _stats.copy(a) */
+    PyObject *broken;           /* _store.broken(p, exc) */
+    int ready;
+} R;
+
+static PyObject *S_current, *S_ops_ok, *S_open, *S_raw, *S_max_events, *S_index, *S_vid_of,
+    *S_params, *S_stack, *S_calls, *S_level, *S_timing, *S_last_t, *S_grad_fn, *S_trace,
+    *S_version, *S_value, *S_data, *S_device, *S_requires_grad, *S_shape, *S_dtype, *S_param,
+    *S_aliases, *S_reuse, *S_backward_seen, *S_auto, *S_name, *S_reused;
+
+/* ----- slots read in place -------------------------------------------------------------------
+ *
+ * The objects the observers read on every event -- the pass, tensors, graph nodes, version
+ * counters, Leafs -- keep their hot attributes in __slots__. A slot is read straight from the
+ * object's memory (its offset comes from the class's member descriptor), for objects of the
+ * exact classes configure() was given (or, for graph nodes, any subclass of Op, which never
+ * redefine _trace); anything else, or an unset slot, goes through getattr. NOTE: exact classes
+ * only, because a subclass may shadow a slot (UninitializedParameter's _data is a property).
+ */
+
+typedef struct {
+    PyTypeObject *types[2]; /* the exact classes read in place (NULL: none) */
+    int subclasses;         /* also subclasses of types[0] */
+    Py_ssize_t offset;
+    PyObject **name;        /* the attribute's interned name, for getattr */
+} Slot;
+
+static Slot SL_p_ops_ok, SL_p_open, SL_p_raw, SL_p_max_events, SL_p_level, SL_p_calls, SL_p_index,
+    SL_p_vid_of, SL_p_params, SL_p_stack, SL_p_timing, SL_p_last_t, SL_p_backward_seen,
+    SL_p_auto, SL_p_reused, SL_t_grad_fn, SL_t_data, SL_t_version, SL_t_requires_grad,
+    SL_t_device, SL_op_trace, SL_version_value, SL_leaf_requires_grad, SL_leaf_param,
+    SL_leaf_aliases;
+
+#ifndef Py_T_OBJECT_EX
+#define Py_T_OBJECT_EX 16
+#endif
+
+/* Set ``s`` up from the member descriptor ``name`` of ``cls`` (s stays a getattr if it is not
+ * a writable object slot). */
+static int slot_init(Slot *s, PyObject *cls, PyObject *also, int subclasses, PyObject **name) {
+    s->types[0] = s->types[1] = NULL;
+    s->name = name;
+    PyObject *d = PyObject_GetAttr(cls, *name);
+    if (d == NULL) return -1;
+    if (Py_IS_TYPE(d, &PyMemberDescr_Type)) {
+        PyMemberDef *m = ((PyMemberDescrObject *)d)->d_member;
+        if (m->type == Py_T_OBJECT_EX && !(m->flags & 1 /* READONLY */)) {
+            s->types[0] = (PyTypeObject *)cls;
+            s->types[1] = (PyTypeObject *)also;
+            s->subclasses = subclasses;
+            s->offset = m->offset;
+        }
+    }
+    Py_DECREF(d);
+    return 0;
+}
+
+static inline PyObject **slot_addr(PyObject *o, const Slot *s) {
+    PyTypeObject *t = Py_TYPE(o);
+    if (s->types[0] != NULL &&
+        (t == s->types[0] || t == s->types[1] || (s->subclasses && PyType_IsSubtype(t, s->types[0]))))
+        return (PyObject **)((char *)o + s->offset);
+    return NULL;
+}
+
+/* o.<slot> (a new reference; NULL with an exception on error) */
+static inline PyObject *sget(PyObject *o, const Slot *s) {
+    PyObject **addr = slot_addr(o, s);
+    if (addr != NULL && *addr != NULL) return Py_NewRef(*addr);
+    return PyObject_GetAttr(o, *s->name);
+}
+
+/* o.<slot> = v */
+static inline int sset(PyObject *o, const Slot *s, PyObject *v) {
+    PyObject **addr = slot_addr(o, s);
+    if (addr != NULL) {
+        Py_XSETREF(*addr, Py_NewRef(v));
+        return 0;
+    }
+    return PyObject_SetAttr(o, *s->name, v);
+}
+
+/* bool(o.<slot>): 1, 0, or -1 on error */
+static int strue(PyObject *o, const Slot *s) {
+    PyObject **addr = slot_addr(o, s);
+    if (addr != NULL && *addr != NULL) {
+        if (*addr == Py_True) return 1;
+        if (*addr == Py_False || *addr == Py_None) return 0;
+        return PyObject_IsTrue(*addr);
+    }
+    PyObject *v = PyObject_GetAttr(o, *s->name);
+    if (v == NULL) return -1;
+    int r = PyObject_IsTrue(v);
+    Py_DECREF(v);
+    return r;
+}
+
+/* ----- small helpers (each returns a new reference, or NULL with an exception set) ---------- */
+
+/* getattr(o, name, None), without making an AttributeError to throw away */
+static PyObject *get_optional(PyObject *o, PyObject *name) {
+    PyObject *v = NULL;
+    if (o == Py_None) Py_RETURN_NONE;
+#if PY_VERSION_HEX >= 0x030D0000
+    int found = PyObject_GetOptionalAttr(o, name, &v);
+#else
+    int found = _PyObject_LookupAttr(o, name, &v);
+#endif
+    if (found < 0) return NULL;
+    if (found == 0) Py_RETURN_NONE;
+    return v;
+}
+
+/* getattr(o, <slot>, None) */
+static PyObject *optional_slot(PyObject *o, const Slot *s) {
+    PyObject **addr = slot_addr(o, s);
+    if (addr != NULL && *addr != NULL) return Py_NewRef(*addr);
+    return get_optional(o, *s->name);
+}
+
+/* The object a weak reference points at (a new reference; None once it died). */
+static PyObject *deref(PyObject *ref) {
+    if (!PyWeakref_Check(ref)) Py_RETURN_NONE;
+    return PyObject_CallNoArgs(ref);
+}
+
+/* time.perf_counter() as a double; -1.0 with an exception set on error */
+static double now(void) {
+    PyObject *t = PyObject_CallNoArgs(R.clock);
+    if (t == NULL) return -1.0;
+    double d = PyFloat_AsDouble(t);
+    Py_DECREF(t);
+    return d;
+}
+
+/* now - p.last_t if p.timing else None */
+static PyObject *seconds_since_last(PyObject *p, double t) {
+    int timing = strue(p, &SL_p_timing);
+    if (timing < 0) return NULL;
+    if (!timing) Py_RETURN_NONE;
+    PyObject *last = sget(p, &SL_p_last_t);
+    if (last == NULL) return NULL;
+    double l = PyFloat_AsDouble(last);
+    Py_DECREF(last);
+    if (l == -1.0 && PyErr_Occurred()) return NULL;
+    return PyFloat_FromDouble(t - l);
+}
+
+/* p.last_t = perf_counter() */
+static int stamp(PyObject *p) {
+    PyObject *t = PyObject_CallNoArgs(R.clock);
+    if (t == NULL) return -1;
+    int r = sset(p, &SL_p_last_t, t);
+    Py_DECREF(t);
+    return r;
+}
+
+/* t._version.value */
+static PyObject *version_of(PyObject *t) {
+    PyObject *v = sget(t, &SL_t_version);
+    if (v == NULL) return NULL;
+    PyObject *value = sget(v, &SL_version_value);
+    Py_DECREF(v);
+    return value;
+}
+
+static int is_plain(PyObject *v) {
+    PyTypeObject *t = Py_TYPE(v);
+    return t == &PyLong_Type || t == &PyFloat_Type || t == &PyBool_Type || t == &PyUnicode_Type ||
+           t == &PyComplex_Type || v == Py_None;
+}
+
+/* Whether _values.plain(v) == v with the same types throughout: a plain value, or a tuple of
+ * such (nested at most ``depth`` deep), as op attributes like strides and paddings are. */
+static int is_plain_deep(PyObject *v, int depth) {
+    if (is_plain(v)) return 1;
+    if (!PyTuple_CheckExact(v) || depth == 0) return 0;
+    for (Py_ssize_t i = 0, n = PyTuple_GET_SIZE(v); i < n; i++)
+        if (!is_plain_deep(PyTuple_GET_ITEM(v, i), depth - 1)) return 0;
+    return 1;
+}
+
+/* The recorder must never break the user's code: hand the exception to _store.broken(p, exc),
+ * which stops recording this pass and warns once. Returns -1 only if that call itself raised
+ * (a warning turned into an error), as the Python observer would let it. */
+static int report_broken(PyObject *p) {
+    PyObject *type, *value, *tb;
+    PyErr_Fetch(&type, &value, &tb);
+    PyErr_NormalizeException(&type, &value, &tb);
+    if (tb != NULL && value != NULL) PyException_SetTraceback(value, tb);
+    PyObject *r = PyObject_CallFunctionObjArgs(R.broken, p, value ? value : Py_None, NULL);
+    Py_XDECREF(type);
+    Py_XDECREF(value);
+    Py_XDECREF(tb);
+    if (r == NULL) return -1;
+    Py_DECREF(r);
+    return 0;
+}
+
+/* The squared 2-norm of a C-contiguous float32 or float64 buffer, summed in double precision
+ * (NumPy's dot of a float32 array sums in float32). 0 when done, 1 when the buffer is of
+ * another kind (the caller asks NumPy), -1 on error. */
+static int squared_norm(PyObject *a, double *out) {
+    Py_buffer view;
+    if (PyObject_GetBuffer(a, &view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0) {
+        PyErr_Clear(); /* NOTE: not contiguous, or no buffer: NumPy's path */
+        return 1;
+    }
+    const char *f = view.format ? view.format : "B";
+    if (*f == '<' || *f == '=' || *f == '@') f++;
+    int rc = 1;
+    double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    if (f[0] == 'f' && f[1] == 0 && view.itemsize == 4) {
+        const float *x = (const float *)view.buf;
+        Py_ssize_t n = view.len / 4, i = 0;
+        for (; i + 8 <= n; i += 8)
+            for (int k = 0; k < 8; k++) acc[k] += (double)x[i + k] * (double)x[i + k];
+        for (; i < n; i++) acc[0] += (double)x[i] * (double)x[i];
+        rc = 0;
+    } else if (f[0] == 'd' && f[1] == 0 && view.itemsize == 8) {
+        const double *x = (const double *)view.buf;
+        Py_ssize_t n = view.len / 8, i = 0;
+        for (; i + 8 <= n; i += 8)
+            for (int k = 0; k < 8; k++) acc[k] += x[i + k] * x[i + k];
+        for (; i < n; i++) acc[0] += x[i] * x[i];
+        rc = 0;
+    }
+    PyBuffer_Release(&view);
+    *out = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+    return rc;
+}
+
+/* ----- shared copies ---------------------------------------------------------------------------
+ *
+ * A training loop records the same shapes and the same inputs every step. Equal shapes, tuples
+ * of shapes and input lists are kept once (the first copy seen) and shared by every event that
+ * holds them, so that a pass holds fewer objects: fewer to allocate while recording, and fewer
+ * to free when the ring drops the pass. NOTE: only tuples whose items compare as they look --
+ * ints, None, Leafs (by identity), shapes -- are shared: (True,) == (1,), so tuples holding
+ * constants are not.
+ */
+
+static PyObject *shared; /* dict: tuple -> the same tuple */
+#define SHARED_MAX 8192
+
+/* The shared copy of tuple ``t`` (steals the reference; NULL in, NULL out). */
+static PyObject *share(PyObject *t) {
+    if (t == NULL) return NULL;
+    PyObject *c = PyDict_GetItemWithError(shared, t); /* borrowed */
+    if (c != NULL) {
+        Py_INCREF(c);
+        Py_DECREF(t);
+        return c;
+    }
+    if (PyErr_Occurred()) {
+        PyErr_Clear(); /* NOTE: unhashable: kept as it is */
+        return t;
+    }
+    if (PyDict_GET_SIZE(shared) >= SHARED_MAX) PyDict_Clear(shared); /* rebuilt on demand */
+    if (PyDict_SetItem(shared, t, t) < 0) PyErr_Clear();
+    return t;
+}
+
+/* Whether ``t`` (a tuple) holds only ints, None and Leafs, the items ``share`` may merge. */
+static int shareable_refs(PyObject *t) {
+    for (Py_ssize_t i = 0, n = PyTuple_GET_SIZE(t); i < n; i++) {
+        PyObject *v = PyTuple_GET_ITEM(t, i);
+        if (!PyLong_CheckExact(v) && v != Py_None && Py_TYPE(v) != R.leaf)
+            return 0;
+    }
+    return 1;
+}
+
+/* a.shape, shared */
+static PyObject *shape_of(PyObject *a) {
+    PyObject *shape = PyObject_GetAttr(a, S_shape);
+    if (shape == NULL || !PyTuple_CheckExact(shape)) return shape;
+    return share(shape);
+}
+
+/* ----- the op observer ------------------------------------------------------------------------ */
+
+/* The Leaf of tensor t in pass p from _values._cache when the cached entry still holds (the
+ * cache-hit branch of _values.leaf_of, step for step); otherwise leaf_of itself. */
+static PyObject *leaf_for(PyObject *p, PyObject *t, PyObject *gf, PyObject *params,
+                          PyObject *index) {
+    PyObject *key = PyLong_FromVoidPtr(t);
+    if (key == NULL) return NULL;
+    PyObject *e = PyDict_GetItemWithError(R.leaf_cache, key); /* borrowed */
+    Py_DECREF(key);
+    if (e == NULL && PyErr_Occurred()) return NULL;
+    if (e == NULL || !PyList_CheckExact(e) || PyList_GET_SIZE(e) != 7)
+        return PyObject_CallFunctionObjArgs(R.leaf_of, p, t, gf, NULL);
+    Py_INCREF(e); /* NOTE: held while Python code may run below */
+    PyObject *result = NULL, *obj = NULL, *data = NULL, *rg = NULL, *leaf_rg = NULL,
+             *version = NULL, *param = NULL;
+    PyObject *leaf = PyList_GET_ITEM(e, 4);
+    Py_INCREF(leaf);
+    int hit;
+    /* e[0]() is t and e[1] == id(gf) and e[2] == id(t._data) and e[3] is params */
+    if ((obj = deref(PyList_GET_ITEM(e, 0))) == NULL) goto done;
+    if ((data = sget(t, &SL_t_data)) == NULL) goto done;
+    hit = obj == t && PyLong_AsVoidPtr(PyList_GET_ITEM(e, 1)) == (void *)gf &&
+          PyLong_AsVoidPtr(PyList_GET_ITEM(e, 2)) == (void *)data && PyList_GET_ITEM(e, 3) == params;
+    if (PyErr_Occurred()) goto done;
+    if (!hit) goto slow;
+    /* and e[4].requires_grad is t.requires_grad */
+    if ((rg = sget(t, &SL_t_requires_grad)) == NULL) goto done;
+    if ((leaf_rg = sget(leaf, &SL_leaf_requires_grad)) == NULL) goto done;
+    if (leaf_rg != rg) goto slow;
+    if ((version = version_of(t)) == NULL) goto done;
+    hit = PyObject_RichCompareBool(PyList_GET_ITEM(e, 5), index, Py_EQ);
+    if (hit < 0) goto done;
+    if (!hit) { /* first read in this pass */
+        Py_INCREF(index);
+        PyList_SetItem(e, 5, index);
+        Py_INCREF(version);
+        PyList_SetItem(e, 6, version);
+        result = leaf;
+        Py_INCREF(result);
+        goto done;
+    }
+    hit = PyObject_RichCompareBool(PyList_GET_ITEM(e, 6), version, Py_EQ);
+    if (hit < 0) goto done;
+    if (!hit) goto slow; /* written in place since it was read: a new Leaf */
+    if ((param = sget(leaf, &SL_leaf_param)) == NULL) goto done;
+    if (param != Py_None) { /* a parameter read again (tied, or a loop) */
+        PyObject *k = PyLong_FromVoidPtr(t);
+        PyObject *r = k ? PyObject_CallMethodOneArg(p, S_reuse, k) : NULL;
+        Py_XDECREF(k);
+        if (r == NULL) goto done;
+        Py_DECREF(r);
+    }
+    result = leaf;
+    Py_INCREF(result);
+    goto done;
+slow:
+    result = PyObject_CallFunctionObjArgs(R.leaf_of, p, t, gf, NULL);
+done:
+    Py_XDECREF(obj);
+    Py_XDECREF(data);
+    Py_XDECREF(rg);
+    Py_XDECREF(leaf_rg);
+    Py_XDECREF(version);
+    Py_XDECREF(param);
+    Py_DECREF(leaf);
+    Py_DECREF(e);
+    return result;
+}
+
+/* The scope of a non-empty module stack from _scopes._scope_cache (keyed as scope_of keys it:
+ * the module's id for one module, the tuple of ids for more), checked against the live stack;
+ * scope_of itself on a miss. */
+static PyObject *scope_for(PyObject *stack) {
+    Py_ssize_t n = PyList_GET_SIZE(stack);
+    PyObject *key;
+    if (n == 1) {
+        key = PyLong_FromVoidPtr(PyList_GET_ITEM(stack, 0));
+    } else {
+        key = PyTuple_New(n);
+        for (Py_ssize_t i = 0; key != NULL && i < n; i++) {
+            PyObject *k = PyLong_FromVoidPtr(PyList_GET_ITEM(stack, i));
+            if (k == NULL) Py_CLEAR(key);
+            else PyTuple_SET_ITEM(key, i, k);
+        }
+    }
+    if (key == NULL) return NULL;
+    PyObject *e = PyDict_GetItemWithError(R.scope_cache, key); /* borrowed */
+    Py_DECREF(key);
+    if (e == NULL && PyErr_Occurred()) return NULL;
+    if (e != NULL && PyTuple_CheckExact(e) && PyTuple_GET_SIZE(e) == 2 &&
+        PyTuple_CheckExact(PyTuple_GET_ITEM(e, 0)) && PyTuple_GET_SIZE(PyTuple_GET_ITEM(e, 0)) == n) {
+        PyObject *refs = PyTuple_GET_ITEM(e, 0);
+        int hit = 1;
+        for (Py_ssize_t i = 0; i < n && hit; i++) {
+            PyObject *m = deref(PyTuple_GET_ITEM(refs, i));
+            if (m == NULL) return NULL;
+            hit = m == PyList_GET_ITEM(stack, i);
+            Py_DECREF(m);
+        }
+        if (hit) {
+            PyObject *scope = PyTuple_GET_ITEM(e, 1);
+            Py_INCREF(scope);
+            return scope;
+        }
+    }
+    return PyObject_CallOneArg(R.scope_of, stack);
+}
+
+/* The ref of one tensor argument (see _observers.on_op); *uses gets (position, id, name,
+ * aliases) for a parameter of the pass's roots. */
+static PyObject *tensor_ref(PyObject *p, PyObject *a, PyObject *index, PyObject *vid_of,
+                            PyObject *params, Py_ssize_t position, PyObject **uses) {
+    PyObject *gf = sget(a, &SL_t_grad_fn);
+    if (gf == NULL) return NULL;
+    PyObject *ref = NULL;
+    if (gf != Py_None) { /* the output of an op of this pass, found through its node */
+        PyObject *r = optional_slot(gf, &SL_op_trace);
+        if (r == NULL) goto out;
+        if (PyTuple_CheckExact(r) && PyTuple_GET_SIZE(r) >= 2) {
+            int same = PyObject_RichCompareBool(PyTuple_GET_ITEM(r, 0), index, Py_EQ);
+            if (same < 0) {
+                Py_DECREF(r);
+                goto out;
+            }
+            if (same) {
+                ref = PyTuple_GET_ITEM(r, 1);
+                Py_INCREF(ref);
+                Py_DECREF(r);
+                goto out;
+            }
+        }
+        Py_DECREF(r);
+    }
+    if (PyDict_CheckExact(vid_of) && PyDict_GET_SIZE(vid_of) > 0) { /* a no-grad output */
+        PyObject *key = PyLong_FromVoidPtr(a);
+        if (key == NULL) goto out;
+        PyObject *e = PyDict_GetItemWithError(vid_of, key); /* borrowed */
+        Py_DECREF(key);
+        if (e == NULL && PyErr_Occurred()) goto out;
+        if (e != NULL && PyTuple_CheckExact(e) && PyTuple_GET_SIZE(e) == 4) {
+            Py_INCREF(e);
+            PyObject *obj = deref(PyTuple_GET_ITEM(e, 0));
+            int hit = obj == a;
+            Py_XDECREF(obj);
+            if (obj == NULL) {
+                Py_DECREF(e);
+                goto out;
+            }
+            if (hit) {
+                PyObject *version = version_of(a);
+                hit = version ? PyObject_RichCompareBool(PyTuple_GET_ITEM(e, 2), version, Py_EQ)
+                              : -1;
+                Py_XDECREF(version);
+                if (hit > 0) {
+                    hit = PyLong_AsVoidPtr(PyTuple_GET_ITEM(e, 3)) == (void *)gf;
+                    if (PyErr_Occurred()) hit = -1;
+                }
+                if (hit > 0) {
+                    ref = PyTuple_GET_ITEM(e, 1);
+                    Py_INCREF(ref);
+                }
+            }
+            Py_DECREF(e);
+            if (hit != 0) goto out; /* found, or an error */
+        }
+    }
+    ref = leaf_for(p, a, gf, params, index);
+    if (ref != NULL) {
+        PyObject *param = sget(ref, &SL_leaf_param);
+        if (param == NULL) {
+            Py_CLEAR(ref);
+            goto out;
+        }
+        if (param != Py_None) {
+            PyObject *aliases = sget(ref, &SL_leaf_aliases);
+            PyObject *at = aliases ? PyLong_FromSsize_t(position) : NULL;
+            PyObject *key = at ? PyLong_FromVoidPtr(a) : NULL;
+            PyObject *use = key ? PyTuple_Pack(4, at, key, param, aliases) : NULL;
+            Py_XDECREF(at);
+            Py_XDECREF(key);
+            Py_XDECREF(aliases);
+            if (use != NULL && *uses == NULL) *uses = PyList_New(0);
+            if (use == NULL || *uses == NULL || PyList_Append(*uses, use) < 0) Py_CLEAR(ref);
+            Py_XDECREF(use);
+        }
+        Py_DECREF(param);
+    }
+out:
+    Py_DECREF(gf);
+    return ref;
+}
+
+/* tuple(attrs.items()), made plain by _values.plain unless every value already is (values
+ * that are tuples of plain values stay as they are: plain() would rebuild equal ones) */
+static PyObject *attr_items(PyObject *attrs) {
+    if (attrs == Py_None) return PyTuple_New(0);
+    if (!PyDict_CheckExact(attrs)) return PyObject_CallOneArg(R.plain, attrs);
+    Py_ssize_t n = PyDict_GET_SIZE(attrs), pos = 0, i = 0;
+    PyObject *items = PyTuple_New(n), *k, *v;
+    if (items == NULL) return NULL;
+    int all_plain = 1;
+    while (PyDict_Next(attrs, &pos, &k, &v)) {
+        PyObject *item = PyTuple_Pack(2, k, v);
+        if (item == NULL) {
+            Py_DECREF(items);
+            return NULL;
+        }
+        PyTuple_SET_ITEM(items, i++, item);
+        all_plain = all_plain && is_plain_deep(v, 3);
+    }
+    if (all_plain) return items;
+    PyObject *r = PyObject_CallOneArg(R.plain, items);
+    Py_DECREF(items);
+    return r;
+}
+
+/* Record one op in pass p. Returns 0 when recorded, 1 when the Python observer must take the
+ * whole call (decided before anything is written), -1 on error. */
+static int record_op(PyObject *p, PyObject *op, PyObject *args, PyObject *attrs, PyObject *out) {
+    int rc = -1;
+    PyObject *raw = NULL, *max_events = NULL, *calls = NULL, *data = NULL, *index = NULL,
+             *vid_of = NULL, *params = NULL, *ins = NULL, *uses = NULL, *stack = NULL,
+             *scope = NULL, *ogf = NULL, *eid = NULL, *items = NULL, *seconds = NULL,
+             *shape = NULL, *dtype = NULL, *device = NULL, *rg = NULL, *ev = NULL, *seq = NULL,
+             *refs = NULL;
+    double t = now();
+    if (t == -1.0 && PyErr_Occurred()) return -1;
+
+    /* ---- the slow cases, decided before anything is written */
+    raw = sget(p, &SL_p_raw);
+    max_events = raw ? sget(p, &SL_p_max_events) : NULL;
+    if (max_events == NULL) goto done;
+    if (!PyList_CheckExact(raw)) goto slow;
+    Py_ssize_t n_raw = PyList_GET_SIZE(raw);
+    Py_ssize_t limit = PyLong_AsSsize_t(max_events);
+    if (limit == -1 && PyErr_Occurred()) goto done;
+    if (n_raw >= limit) goto slow;
+    int level = strue(p, &SL_p_level);
+    if (level < 0) goto done;
+    if (level) goto slow;
+    calls = sget(p, &SL_p_calls);
+    if (calls == NULL) goto done;
+    if (calls != Py_None) goto slow;
+    data = sget(out, &SL_t_data);
+    if (data == NULL) goto done;
+    if (Py_TYPE(data) != R.ndarray) goto slow;
+
+    /* ---- the inputs */
+    index = sget(p, &SL_p_index);
+    vid_of = index ? sget(p, &SL_p_vid_of) : NULL;
+    params = vid_of ? sget(p, &SL_p_params) : NULL;
+    ins = params ? PyList_New(0) : NULL;
+    seq = ins ? PySequence_Fast(args, "op arguments") : NULL;
+    if (seq == NULL) goto done;
+    Py_ssize_t n_args = PySequence_Fast_GET_SIZE(seq);
+    for (Py_ssize_t i = 0; i < n_args; i++) {
+        PyObject *a = PySequence_Fast_GET_ITEM(seq, i), *ref;
+        if (PyObject_TypeCheck(a, R.tensor)) {
+            ref = tensor_ref(p, a, index, vid_of, params, PyList_GET_SIZE(ins), &uses);
+        } else if (a == Py_None) {
+            ref = R.none_ref;
+            Py_INCREF(ref);
+        } else if (is_plain(a)) {
+            ref = PyTuple_Pack(1, a);
+        } else {
+            ref = PyObject_CallOneArg(R.operand, a);
+        }
+        if (ref == NULL) goto done;
+        int bad = PyList_Append(ins, ref);
+        Py_DECREF(ref);
+        if (bad) goto done;
+    }
+
+    /* ---- the scope (Pass.scope_now, with no module-call frames) */
+    stack = sget(p, &SL_p_stack);
+    if (stack == NULL) goto done;
+    if (PyList_CheckExact(stack) && PyList_GET_SIZE(stack) == 0) {
+        scope = R.top;
+        Py_INCREF(scope);
+    } else if (PyList_CheckExact(stack)) {
+        scope = scope_for(stack);
+    } else {
+        scope = PyObject_CallOneArg(R.scope_of, stack);
+    }
+    if (scope == NULL) goto done;
+
+    /* ---- where later ops find this output */
+    eid = PyLong_FromSsize_t(n_raw);
+    ogf = eid ? sget(out, &SL_t_grad_fn) : NULL;
+    if (ogf == NULL) goto done;
+    if (ogf == op) {
+        PyObject *mark = uses ? PyTuple_Pack(3, index, eid, uses) : PyTuple_Pack(2, index, eid);
+        int bad = mark == NULL || sset(op, &SL_op_trace, mark) < 0;
+        Py_XDECREF(mark);
+        if (bad) goto done;
+    } else {
+        PyObject *ref = PyWeakref_NewRef(out, NULL);
+        PyObject *version = ref ? version_of(out) : NULL;
+        PyObject *key = version ? PyLong_FromVoidPtr(out) : NULL;
+        PyObject *entry = key ? Py_BuildValue("(OOON)", ref, eid, version,
+                                              PyLong_FromVoidPtr(ogf))
+                              : NULL;
+        int bad = entry == NULL || PyObject_SetItem(vid_of, key, entry) < 0;
+        Py_XDECREF(ref);
+        Py_XDECREF(version);
+        Py_XDECREF(key);
+        Py_XDECREF(entry);
+        if (bad) goto done;
+    }
+
+    /* ---- the event */
+    items = attr_items(attrs);
+    seconds = items ? seconds_since_last(p, t) : NULL;
+    shape = seconds ? shape_of(data) : NULL;
+    dtype = shape ? PyObject_GetAttr(data, S_dtype) : NULL;
+    device = dtype ? sget(out, &SL_t_device) : NULL;
+    rg = device ? sget(out, &SL_t_requires_grad) : NULL;
+    if (rg == NULL) goto done;
+    refs = PyList_AsTuple(ins);
+    if (refs != NULL && shareable_refs(refs)) refs = share(refs);
+    if (refs == NULL) goto done;
+    ev = PyTuple_Pack(13, R.op_kind, (PyObject *)Py_TYPE(op), scope, refs, shape, dtype, device,
+                      rg, items, seconds, Py_None, Py_None, Py_None);
+    if (ev == NULL || PyList_Append(raw, ev) < 0) goto done;
+    rc = stamp(p);
+    goto done;
+slow:
+    rc = 1;
+done:
+    Py_XDECREF(raw);
+    Py_XDECREF(max_events);
+    Py_XDECREF(calls);
+    Py_XDECREF(data);
+    Py_XDECREF(index);
+    Py_XDECREF(vid_of);
+    Py_XDECREF(params);
+    Py_XDECREF(ins);
+    Py_XDECREF(seq);
+    Py_XDECREF(uses);
+    Py_XDECREF(stack);
+    Py_XDECREF(scope);
+    Py_XDECREF(ogf);
+    Py_XDECREF(eid);
+    Py_XDECREF(items);
+    Py_XDECREF(seconds);
+    Py_XDECREF(shape);
+    Py_XDECREF(dtype);
+    Py_XDECREF(device);
+    Py_XDECREF(rg);
+    Py_XDECREF(ev);
+    Py_XDECREF(refs);
+    return rc;
+}
+
+static PyObject *not_configured(void) {
+    PyErr_SetString(PyExc_RuntimeError,
+                    "graphlab.trace._fastrec: configure() was not called (graphlab.trace._accel "
+                    "does it on import)");
+    return NULL;
+}
+
+/* The pass receiving this thread's events if its flag ``flag`` is set, else NULL with no error
+ * (a new reference; NULL with an exception on error). */
+static PyObject *current_pass(const Slot *flag) {
+    PyObject *p = PyObject_GetAttr(R.tls, S_current);
+    if (p == NULL) return NULL;
+    if (p == Py_None) {
+        Py_DECREF(p);
+        return NULL;
+    }
+    int on = strue(p, flag);
+    if (on <= 0) {
+        Py_DECREF(p);
+        return NULL;
+    }
+    return p;
+}
+
+/* on_op(op, args, attrs, out): function.op_observers hook */
+static PyObject *fast_on_op(PyObject *self, PyObject *const *a, Py_ssize_t n) {
+    if (!R.ready) return not_configured();
+    if (n != 4) {
+        PyErr_Format(PyExc_TypeError, "on_op() takes 4 arguments (op, args, attrs, out), got %zd",
+                     n);
+        return NULL;
+    }
+    PyObject *p = current_pass(&SL_p_ops_ok);
+    if (p == NULL) {
+        if (PyErr_Occurred()) return NULL;
+        Py_RETURN_NONE;
+    }
+    int rc = record_op(p, a[0], a[1], a[2], a[3]);
+    PyObject *result = Py_None;
+    Py_INCREF(result);
+    if (rc == 1) {
+        Py_DECREF(result);
+        result = PyObject_Vectorcall(R.py_on_op, a, 4, NULL);
+    } else if (rc < 0 && report_broken(p) < 0) {
+        Py_CLEAR(result);
+    }
+    Py_DECREF(p);
+    return result;
+}
+
+/* ----- the backward observer ------------------------------------------------------------------ */
+
+/* The contributions of the parameter ``uses`` among a node's input gradients, and the squared
+ * norms: _backward._param_grads at level "meta" (keep_all is ``not p.auto`` there). */
+static int param_grads(PyObject *p, PyObject *uses, PyObject *in_grads, PyObject *shapes,
+                       PyObject *fid, PyObject **pgs_out, PyObject **norms_out) {
+    int keep_all = strue(p, &SL_p_auto);
+    if (keep_all < 0) return -1;
+    keep_all = !keep_all;
+    PyObject *reused = sget(p, &SL_p_reused);
+    if (reused == NULL) return -1;
+    Py_ssize_t n = PyTuple_GET_SIZE(shapes);
+    PyObject *pgs = PyList_New(0), *norms = NULL;
+    if (pgs == NULL) goto fail;
+    Py_ssize_t n_uses = PyList_GET_SIZE(uses);
+    for (Py_ssize_t u = 0; u < n_uses; u++) {
+        PyObject *use = PyList_GET_ITEM(uses, u);
+        Py_ssize_t i = PyLong_AsSsize_t(PyTuple_GET_ITEM(use, 0));
+        if (i == -1 && PyErr_Occurred()) goto fail;
+        if (i >= n || PyTuple_GET_ITEM(shapes, i) == Py_None) continue; /* no gradient */
+        if (norms == NULL) {
+            norms = PyList_New(n);
+            if (norms == NULL) goto fail;
+            for (Py_ssize_t j = 0; j < n; j++) {
+                Py_INCREF(Py_None);
+                PyList_SET_ITEM(norms, j, Py_None);
+            }
+        }
+        PyObject *g = PyTuple_GET_ITEM(in_grads, i), *sq = PyList_GET_ITEM(norms, i);
+        if (sq == Py_None) {
+            sq = NULL;
+            double d;
+            int kind = Py_TYPE(g) == R.ndarray ? squared_norm(g, &d) : 1;
+            if (kind < 0) goto fail;
+            if (kind == 0) sq = PyFloat_FromDouble(d);
+            else sq = PyObject_CallOneArg(R.norm, g); /* float16, strided, ...: NumPy's */
+            if (sq == NULL) goto fail;
+            PyList_SetItem(norms, i, sq); /* steals sq; norms holds it below */
+        }
+        PyObject *key = PyTuple_GET_ITEM(use, 1);
+        int keep = keep_all;
+        if (!keep && reused != Py_None) {
+            keep = PySequence_Contains(reused, key);
+            if (keep < 0) goto fail;
+        }
+        PyObject *copied = keep ? PyObject_CallOneArg(R.copy, g) : (Py_INCREF(Py_None), Py_None);
+        if (copied == NULL) goto fail;
+        PyObject *pg = PyTuple_Pack(5, PyTuple_GET_ITEM(use, 2), PyTuple_GET_ITEM(use, 3), fid,
+                                    sq, copied);
+        Py_DECREF(copied);
+        if (pg == NULL || PyList_Append(pgs, pg) < 0) {
+            Py_XDECREF(pg);
+            goto fail;
+        }
+        Py_DECREF(pg);
+    }
+    Py_DECREF(reused);
+    *pgs_out = pgs;
+    if (norms == NULL) {
+        Py_INCREF(Py_None);
+        norms = Py_None;
+    }
+    *norms_out = norms;
+    return 0;
+fail:
+    Py_DECREF(reused);
+    Py_XDECREF(pgs);
+    Py_XDECREF(norms);
+    return -1;
+}
+
+/* Record one backward step in pass p: 0 when recorded, 1 when the Python observer must take the
+ * whole call (decided before anything is written), -1 on error. */
+static int record_backward(PyObject *p, PyObject *node, PyObject *grad, PyObject *in_grads) {
+    int rc = -1;
+    PyObject *raw = NULL, *max_events = NULL, *r = NULL, *index = NULL, *fid = NULL,
+             *uses = NULL, *shapes = NULL, *norms = NULL, *pgs = NULL, *gshape = NULL,
+             *name = NULL, *seconds = NULL, *ev = NULL;
+    if (Py_TYPE(grad) != R.ndarray || !PyTuple_CheckExact(in_grads)) return 1;
+    int level = strue(p, &SL_p_level);
+    if (level < 0) return -1;
+    if (level) return 1;
+    raw = sget(p, &SL_p_raw);
+    max_events = raw ? sget(p, &SL_p_max_events) : NULL;
+    if (max_events == NULL) goto done;
+    if (!PyList_CheckExact(raw)) goto slow;
+    Py_ssize_t n_raw = PyList_GET_SIZE(raw);
+    Py_ssize_t limit = PyLong_AsSsize_t(max_events);
+    if (limit == -1 && PyErr_Occurred()) goto done;
+    if (n_raw >= limit) goto slow;
+
+    double t = now();
+    if (t == -1.0 && PyErr_Occurred()) goto done;
+    int seen = strue(p, &SL_p_backward_seen);
+    if (seen < 0) goto done;
+    if (!seen) {
+        if (sset(p, &SL_p_backward_seen, Py_True) < 0) goto done;
+        int is_auto = strue(p, &SL_p_auto);
+        if (is_auto < 0) goto done;
+        if (is_auto && sset(p, &SL_p_ops_ok, Py_False) < 0) goto done;
+    }
+    r = optional_slot(node, &SL_op_trace);
+    index = r ? sget(p, &SL_p_index) : NULL;
+    if (index == NULL) goto done;
+    int same = 0;
+    if (PyTuple_CheckExact(r) && PyTuple_GET_SIZE(r) >= 2) {
+        same = PyObject_RichCompareBool(PyTuple_GET_ITEM(r, 0), index, Py_EQ);
+        if (same < 0) goto done;
+    }
+    if (same) {
+        fid = PyTuple_GET_ITEM(r, 1);
+        Py_INCREF(fid);
+        uses = PyTuple_GET_SIZE(r) > 2 ? PyTuple_GET_ITEM(r, 2) : Py_None;
+        Py_INCREF(uses);
+    } else { /* a node of a graph built outside this pass: named by identity */
+        fid = Py_None;
+        Py_INCREF(fid);
+        PyObject *params = sget(p, &SL_p_params);
+        if (params == NULL) goto done;
+        int any = PyObject_IsTrue(params);
+        if (any > 0) {
+            uses = PyObject_CallFunctionObjArgs(R.uses_by_identity, params, node, NULL);
+        } else if (any == 0) {
+            uses = Py_None;
+            Py_INCREF(uses);
+        }
+        Py_DECREF(params);
+        if (uses == NULL) goto done;
+    }
+    Py_ssize_t n = PyTuple_GET_SIZE(in_grads);
+    shapes = PyTuple_New(n);
+    if (shapes == NULL) goto done;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *g = PyTuple_GET_ITEM(in_grads, i);
+        PyObject *s = Py_TYPE(g) == R.ndarray ? shape_of(g) : get_optional(g, S_shape);
+        if (s == NULL) goto done;
+        PyTuple_SET_ITEM(shapes, i, s);
+    }
+    shapes = share(shapes);
+    int any_uses = uses != Py_None && PyObject_IsTrue(uses);
+    if (any_uses) {
+        if (!PyList_CheckExact(uses)) {
+            PyObject *list = PySequence_List(uses);
+            if (list == NULL) goto done;
+            Py_SETREF(uses, list);
+        }
+        if (param_grads(p, uses, in_grads, shapes, fid, &pgs, &norms) < 0) goto done;
+    } else {
+        pgs = PyTuple_New(0);
+        norms = Py_None;
+        Py_INCREF(norms);
+        if (pgs == NULL) goto done;
+    }
+    /* NOTE: the usual name() (class name + "Backward0") is made when the record is built */
+    PyObject *cls = (PyObject *)Py_TYPE(node);
+    PyObject *cls_name = PyObject_GetAttr(cls, S_name);
+    if (cls_name == NULL) goto done;
+    int keeps_name = cls_name == R.op_name;
+    Py_DECREF(cls_name);
+    if (keeps_name) {
+        name = cls;
+        Py_INCREF(name);
+    } else {
+        name = PyObject_CallMethodNoArgs(node, S_name);
+        if (name == NULL) goto done;
+    }
+    gshape = shape_of(grad);
+    seconds = gshape ? seconds_since_last(p, t) : NULL;
+    if (seconds == NULL) goto done;
+    ev = PyTuple_Pack(10, R.backward_kind, name, fid, gshape, shapes, norms, pgs, seconds, Py_None,
+                      Py_None);
+    if (ev == NULL || PyList_Append(raw, ev) < 0) goto done;
+    rc = stamp(p);
+    goto done;
+slow:
+    rc = 1;
+done:
+    Py_XDECREF(raw);
+    Py_XDECREF(max_events);
+    Py_XDECREF(r);
+    Py_XDECREF(index);
+    Py_XDECREF(fid);
+    Py_XDECREF(uses);
+    Py_XDECREF(shapes);
+    Py_XDECREF(norms);
+    Py_XDECREF(pgs);
+    Py_XDECREF(gshape);
+    Py_XDECREF(name);
+    Py_XDECREF(seconds);
+    Py_XDECREF(ev);
+    return rc;
+}
+
+/* on_backward(node, grad, in_grads): engine.backward_observers hook */
+static PyObject *fast_on_backward(PyObject *self, PyObject *const *a, Py_ssize_t n) {
+    if (!R.ready) return not_configured();
+    if (n != 3) {
+        PyErr_Format(PyExc_TypeError,
+                     "on_backward() takes 3 arguments (node, grad, in_grads), got %zd", n);
+        return NULL;
+    }
+    PyObject *p = current_pass(&SL_p_open);
+    if (p == NULL) {
+        if (PyErr_Occurred()) return NULL;
+        Py_RETURN_NONE;
+    }
+    int rc = record_backward(p, a[0], a[1], a[2]);
+    PyObject *result = Py_None;
+    Py_INCREF(result);
+    if (rc == 1) {
+        Py_DECREF(result);
+        result = PyObject_Vectorcall(R.py_on_backward, a, 3, NULL);
+    } else if (rc < 0 && report_broken(p) < 0) {
+        Py_CLEAR(result);
+    }
+    Py_DECREF(p);
+    return result;
+}
+
+/* ----- configure() ---------------------------------------------------------------------------- */
+
+static PyObject *configure(PyObject *self, PyObject *args, PyObject *kwargs) {
+    static char *names[] = {"tls", "tensor", "parameter", "op", "version", "leaf", "pass_", "ndarray", "clock", "py_on_op", "py_on_backward",
+                            "leaf_of", "leaf_cache", "operand", "plain", "scope_of",
+                            "scope_cache", "top", "none_ref", "op_kind", "backward_kind",
+                            "op_name", "uses_by_identity", "norm", "copy", "broken", NULL};
+    PyObject *v[21], *parameter, *op, *version, *leaf, *pass;
+    if (!PyArg_ParseTupleAndKeywords(
+            args, kwargs, "$OO!O!O!O!O!O!O!OOOOO!OOOO!O!O!OOOOOOO", names, &v[0], &PyType_Type,
+            &v[1], &PyType_Type, &parameter, &PyType_Type, &op, &PyType_Type, &version,
+            &PyType_Type, &leaf, &PyType_Type, &pass, &PyType_Type, &v[2], &v[3], &v[4], &v[5],
+            &v[6], &PyDict_Type, &v[7], &v[8], &v[9], &v[10], &PyDict_Type, &v[11],
+            &PyTuple_Type, &v[12], &PyTuple_Type, &v[13], &v[14], &v[15], &v[16], &v[17], &v[18],
+            &v[19], &v[20]))
+        return NULL;
+    PyObject *tensor = v[1];
+    Py_XSETREF(R.leaf, (PyTypeObject *)Py_NewRef(leaf));
+    struct {
+        Slot *slot;
+        PyObject *cls, *also;
+        int subclasses;
+        PyObject **name;
+    } table[] = {
+        {&SL_p_ops_ok, pass, NULL, 0, &S_ops_ok},
+        {&SL_p_open, pass, NULL, 0, &S_open},
+        {&SL_p_raw, pass, NULL, 0, &S_raw},
+        {&SL_p_max_events, pass, NULL, 0, &S_max_events},
+        {&SL_p_level, pass, NULL, 0, &S_level},
+        {&SL_p_calls, pass, NULL, 0, &S_calls},
+        {&SL_p_index, pass, NULL, 0, &S_index},
+        {&SL_p_vid_of, pass, NULL, 0, &S_vid_of},
+        {&SL_p_params, pass, NULL, 0, &S_params},
+        {&SL_p_stack, pass, NULL, 0, &S_stack},
+        {&SL_p_timing, pass, NULL, 0, &S_timing},
+        {&SL_p_last_t, pass, NULL, 0, &S_last_t},
+        {&SL_p_backward_seen, pass, NULL, 0, &S_backward_seen},
+        {&SL_p_auto, pass, NULL, 0, &S_auto},
+        {&SL_p_reused, pass, NULL, 0, &S_reused},
+        {&SL_t_grad_fn, tensor, parameter, 0, &S_grad_fn},
+        {&SL_t_data, tensor, parameter, 0, &S_data},
+        {&SL_t_version, tensor, parameter, 0, &S_version},
+        {&SL_t_requires_grad, tensor, parameter, 0, &S_requires_grad},
+        {&SL_t_device, tensor, parameter, 0, &S_device},
+        {&SL_op_trace, op, NULL, 1, &S_trace},
+        {&SL_version_value, version, NULL, 0, &S_value},
+        {&SL_leaf_requires_grad, leaf, NULL, 0, &S_requires_grad},
+        {&SL_leaf_param, leaf, NULL, 0, &S_param},
+        {&SL_leaf_aliases, leaf, NULL, 0, &S_aliases},
+    };
+    R.ready = 0;
+    for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
+        if (slot_init(table[i].slot, table[i].cls, table[i].also, table[i].subclasses,
+                      table[i].name) < 0)
+            return NULL;
+    PyObject **slots[] = {&R.tls, (PyObject **)&R.tensor, (PyObject **)&R.ndarray, &R.clock,
+                          &R.py_on_op, &R.py_on_backward, &R.leaf_of, &R.leaf_cache, &R.operand,
+                          &R.plain, &R.scope_of, &R.scope_cache, &R.top, &R.none_ref,
+                          &R.op_kind, &R.backward_kind, &R.op_name, &R.uses_by_identity, &R.norm,
+                          &R.copy, &R.broken};
+    for (int i = 0; i < 21; i++) {
+        Py_INCREF(v[i]);
+        Py_XSETREF(*slots[i], v[i]);
+    }
+    R.ready = 1;
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef methods[] = {
+    {"configure", (PyCFunction)(void (*)(void))configure, METH_VARARGS | METH_KEYWORDS,
+     "configure(*, tls, tensor, ndarray, ...): the recorder's objects and Python helpers "
+     "(graphlab.trace._accel calls it once)."},
+    {"on_op", (PyCFunction)(void (*)(void))fast_on_op, METH_FASTCALL,
+     "on_op(op, args, attrs, out): record one op applied (see _observers.on_op)."},
+    {"on_backward", (PyCFunction)(void (*)(void))fast_on_backward, METH_FASTCALL,
+     "on_backward(node, grad, in_grads): record one graph node run in backward (see "
+     "_backward.on_backward)."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "_fastrec",
+    "The trace recorder's op and backward observers in C, for the common case (see "
+    "graphlab/trace/_accel.py).",
+    -1, methods,
+};
+
+#define INTERN(var, text)                                 \
+    do {                                                  \
+        if ((var = PyUnicode_InternFromString(text)) == NULL) return NULL; \
+    } while (0)
+
+PyMODINIT_FUNC PyInit__fastrec(void) {
+    INTERN(S_current, "current");
+    INTERN(S_ops_ok, "ops_ok");
+    INTERN(S_open, "open");
+    INTERN(S_raw, "raw");
+    INTERN(S_max_events, "max_events");
+    INTERN(S_index, "index");
+    INTERN(S_vid_of, "vid_of");
+    INTERN(S_params, "params");
+    INTERN(S_stack, "stack");
+    INTERN(S_calls, "calls");
+    INTERN(S_level, "level");
+    INTERN(S_timing, "timing");
+    INTERN(S_last_t, "last_t");
+    INTERN(S_grad_fn, "grad_fn");
+    INTERN(S_trace, "_trace");
+    INTERN(S_version, "_version");
+    INTERN(S_value, "value");
+    INTERN(S_data, "_data");
+    INTERN(S_device, "_device");
+    INTERN(S_requires_grad, "requires_grad");
+    INTERN(S_shape, "shape");
+    INTERN(S_dtype, "dtype");
+    INTERN(S_param, "param");
+    INTERN(S_aliases, "aliases");
+    INTERN(S_reuse, "reuse");
+    INTERN(S_backward_seen, "backward_seen");
+    INTERN(S_auto, "auto");
+    INTERN(S_name, "name");
+    INTERN(S_reused, "reused");
+    if ((shared = PyDict_New()) == NULL) return NULL;
+    PyObject *m = PyModule_Create(&module);
+    /* NOTE: _accel.py checks this against what it expects: a build older than the Python code
+     * (a checkout updated without reinstalling) is left unused, with a warning */
+    if (m != NULL && PyModule_AddIntConstant(m, "API", FASTREC_API) < 0) Py_CLEAR(m);
+    return m;
+}
