@@ -3,8 +3,8 @@
 Every workload runs twice from the same seed, once with the C observers and once with the Python
 ones (the reference), and the traces must match event for event: kinds, ops, scopes, value ids,
 shapes, dtypes, parameter names and aliases, attributes, backward links and per-use gradient
-copies. Only the timings differ, and the squared norms of gradients, which C sums in double
-precision where NumPy's float32 dot sums in float32 (compared to 1e-5).
+copies. Only the timings differ, and the floats that C sums in another order than NumPy: the
+squared norms of gradients and the statistics of level "stats" (compared to 1e-5).
 """
 
 from __future__ import annotations
@@ -15,12 +15,14 @@ import warnings
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import graphlab as gl
 from graphlab import nn, optim
 from graphlab.autograd import engine, function
 from graphlab.nn import functional as F
-from graphlab.trace import _accel, _backward, _observers, recorder
+from graphlab.trace import _accel, _backward, _observers, _stats, recorder
 
 
 @pytest.fixture(autouse=True)
@@ -67,7 +69,7 @@ def test_switching_paths_swaps_the_installed_observers():
 # ----- comparing traces --------------------------------------------------------------------------
 
 _TIMES = {"seconds", "bandwidth", "call_site"}
-_NORMS = {"grad_input_norms", "norm"}
+_NORMS = {"grad_input_norms", "norm", "min", "max", "mean", "std"}  # NOTE: summed differently
 
 
 def _plain(x, norms: list):
@@ -278,3 +280,61 @@ def test_unconfigured_and_wrong_calls_say_what_is_expected():
         _accel._fastrec.on_op(1, 2)
     with pytest.raises(TypeError, match=r"on_backward\(\) takes 3 arguments"):
         _accel._fastrec.on_backward(1)
+
+
+# ----- the statistics kernel ---------------------------------------------------------------------
+
+
+@given(
+    st.sampled_from([np.float32, np.float64]),
+    st.integers(1, 3000),
+    st.sampled_from(["spread", "constant", "nan", "inf", "-inf", "huge", "strided", "offset"]),
+    st.integers(0, 2**32 - 1),
+)
+@settings(max_examples=80, deadline=None)
+def test_the_statistics_kernel_agrees_with_numpy(dtype, n, kind, seed):
+    rng = np.random.default_rng(seed)
+    a = (rng.standard_normal(n) * 10 + rng.uniform(-1e3, 1e3)).astype(dtype)
+    if kind == "constant":
+        a[:] = a[0]
+    elif kind in ("nan", "inf", "-inf"):
+        a[rng.integers(0, n)] = float(kind)
+    elif kind == "huge":
+        a *= np.finfo(dtype).max / 4e3  # NOTE: squares overflow the float32 lanes: NumPy's path
+    elif kind == "strided":
+        a = np.repeat(a, 2)[::2]  # NOTE: not contiguous: NumPy's path
+    elif kind == "offset":
+        a = a.reshape(-1)[n // 2 :]
+    assert _stats.moments is not None
+    fast = _stats.summary(a)
+    _stats.moments = None
+    try:
+        slow = _stats.summary(a)
+    finally:
+        _stats.moments = _accel._fastrec.moments
+    (f, fsq), (s, ssq) = fast, slow
+    assert f[4:] == s[4:]  # NaN, Inf and element counts
+    # NOTE: the variance is E[x²] - E[x]², so float32 sums leave an error of the order of
+    # eps * E[x²] in it, whichever order they run in
+    scale = {3: 1e-5 * abs(float(ssq)) / f[6] if f[6] else 0.0}
+    for i, (x, y) in enumerate(zip((*f[:4], fsq), (*s[:4], ssq))):
+        x, y = float(x), float(y)
+        tol = pytest.approx(y, rel=2e-5, abs=scale.get(i, 1e-9))
+        assert (math.isnan(x) and math.isnan(y)) or x == tol
+
+
+def test_the_kernel_takes_only_finite_contiguous_float_arrays():
+    m = _accel._fastrec.moments
+    assert m(np.arange(37, dtype=np.float32)) == (0.0, 36.0, 666.0, 16206.0)
+    assert m(np.array([2.5])) == (2.5, 2.5, 2.5, 6.25)
+    for other in (
+        np.array([1.0, np.nan], np.float32),
+        np.array([np.inf, 1.0]),
+        np.ones(8, np.float32)[::2],
+        np.zeros(0, np.float32),
+        np.ones(3, np.int32),
+        np.ones(3, np.float16),
+        np.float32(3.0),
+        [1.0, 2.0],
+    ):
+        assert m(other) is None

@@ -3,8 +3,9 @@
 ``graphlab/trace/_fastrec.c`` (built by ``pip install``; see ``setup.py``) records the common
 case (level "meta", NumPy arrays) in C and hands every other case to the Python observers of
 :mod:`._observers` and :mod:`._backward`, which stay the reference: both append the same raw
-tuples (``tests/test_trace_accel.py``). Without a compiled extension, or with
-``GRAPHLAB_TRACE_ACCEL=0`` in the environment, the Python observers run alone.
+tuples (``tests/test_trace_accel.py``). It also gives :func:`._stats.summary` a one-pass
+kernel for the statistics of levels "stats" and "values". Without a compiled extension, or with
+``GRAPHLAB_TRACE_ACCEL=0`` in the environment, the Python code runs alone.
 """
 
 from __future__ import annotations
@@ -20,9 +21,9 @@ from ..nn.parameter import Parameter
 from ..tensor import Tensor
 from . import _backward, _observers, _scopes, _stats, _store, _values
 
-__all__ = ["available", "enabled", "observers"]
+__all__ = ["available", "enabled", "observers", "set_enabled"]
 
-API = 2
+API = 3
 """The interface version of ``_fastrec.c`` this module expects (its ``API`` constant)."""
 
 
@@ -76,10 +77,17 @@ _fastrec = _load()
 available = _fastrec is not None
 """Whether the C fast path was built."""
 
-enabled = available and os.environ.get("GRAPHLAB_TRACE_ACCEL", "1").strip().lower() not in (
-    "0", "off", "false", "no",
-)  # fmt: skip
-"""Whether the recorder installs it (see :func:`observers`)."""
+enabled = False
+"""Whether the recorder uses it (see :func:`set_enabled`)."""
+
+
+def set_enabled(flag: bool) -> None:
+    """Use the C hooks and statistics kernel (where built) or the Python code alone. The
+    recorder installs :func:`observers` when it installs its hooks (see
+    ``recorder._set_accelerated``, which reinstalls them)."""
+    global enabled
+    enabled = bool(flag) and available
+    _stats.moments = _fastrec.moments if enabled else None
 
 
 def observers() -> tuple:
@@ -87,3 +95,8 @@ def observers() -> tuple:
     if enabled:
         return _fastrec.on_op, _fastrec.on_backward
     return _observers.on_op, _backward.on_backward
+
+
+set_enabled(
+    os.environ.get("GRAPHLAB_TRACE_ACCEL", "1").strip().lower() not in ("0", "off", "false", "no")
+)

@@ -14,10 +14,12 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <float.h>
+#include <math.h>
 #include <structmember.h> /* PyMemberDef (Python.h has it from 3.12) */
 
 /* The interface version: bump it whenever configure()'s arguments or the raw tuples change. */
-#define FASTREC_API 2
+#define FASTREC_API 3
 
 /* ----- what configure() hands over (strong references, set once) ---------------------------- */
 
@@ -241,37 +243,127 @@ static int report_broken(PyObject *p) {
     return 0;
 }
 
-/* The squared 2-norm of a C-contiguous float32 or float64 buffer, summed in double precision
- * (NumPy's dot of a float32 array sums in float32). 0 when done, 1 when the buffer is of
- * another kind (the caller asks NumPy), -1 on error. */
-static int squared_norm(PyObject *a, double *out) {
+/* ----- statistics ------------------------------------------------------------------------------
+ *
+ * One pass over an array for _stats.summary: min, max, sum and sum of squares, where NumPy
+ * makes four (two reductions, two dot products). The lanes are independent, so the compiler
+ * keeps them in vector registers; on x86-64 Linux, GCC and Clang also build an AVX2 copy that
+ * the loader picks on CPUs that have it. float32 sums run in float32 lanes over blocks of 1,024
+ * values, then in double precision; float64 sums in double precision.
+ */
+
+#define LANES 16
+#define BLOCK 1024
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__)) && defined(__linux__)
+#define MULTIVERSION __attribute__((target_clones("avx2", "default")))
+#else
+#define MULTIVERSION
+#endif
+
+MULTIVERSION
+static void moments_f32(const float *x, Py_ssize_t n, double *lo, double *hi, double *sum,
+                        double *sq) {
+    float l[LANES], h[LANES];
+    double S = 0, Q = 0;
+    for (int k = 0; k < LANES; k++) l[k] = h[k] = x[0];
+    Py_ssize_t i = 0;
+    while (i + LANES <= n) {
+        float s[LANES] = {0}, q[LANES] = {0};
+        Py_ssize_t end = i + BLOCK < n ? i + BLOCK : n;
+        for (; i + LANES <= end; i += LANES) {
+            for (int k = 0; k < LANES; k++) {
+                float v = x[i + k];
+                l[k] = v < l[k] ? v : l[k];
+                h[k] = v > h[k] ? v : h[k];
+                s[k] += v;
+                q[k] += v * v;
+            }
+        }
+        for (int k = 0; k < LANES; k++) {
+            S += s[k];
+            Q += q[k];
+        }
+    }
+    double L = l[0], H = h[0];
+    for (int k = 0; k < LANES; k++) {
+        if (l[k] < L) L = l[k];
+        if (h[k] > H) H = h[k];
+    }
+    for (; i < n; i++) {
+        float v = x[i];
+        if (v < L) L = v;
+        if (v > H) H = v;
+        S += v;
+        Q += (double)v * v;
+    }
+    *lo = L, *hi = H, *sum = S, *sq = Q;
+}
+
+MULTIVERSION
+static void moments_f64(const double *x, Py_ssize_t n, double *lo, double *hi, double *sum,
+                        double *sq) {
+    double l[LANES], h[LANES], s[LANES] = {0}, q[LANES] = {0};
+    for (int k = 0; k < LANES; k++) l[k] = h[k] = x[0];
+    Py_ssize_t i = 0;
+    for (; i + LANES <= n; i += LANES) {
+        for (int k = 0; k < LANES; k++) {
+            double v = x[i + k];
+            l[k] = v < l[k] ? v : l[k];
+            h[k] = v > h[k] ? v : h[k];
+            s[k] += v;
+            q[k] += v * v;
+        }
+    }
+    double L = l[0], H = h[0], S = 0, Q = 0;
+    for (int k = 0; k < LANES; k++) {
+        if (l[k] < L) L = l[k];
+        if (h[k] > H) H = h[k];
+        S += s[k];
+        Q += q[k];
+    }
+    for (; i < n; i++) {
+        double v = x[i];
+        if (v < L) L = v;
+        if (v > H) H = v;
+        S += v;
+        Q += v * v;
+    }
+    *lo = L, *hi = H, *sum = S, *sq = Q;
+}
+
+/* min, max, sum and sum of squares of a C-contiguous float32 or float64 NumPy array of at
+ * least one element, all finite, into m[0..3]: 1 when done; 0 for anything else (NaN or Inf
+ * inside, sums past what the dtype holds, another dtype or layout, no elements), where NumPy's
+ * code must take it. */
+static int moments_of(PyObject *a, double m[4]) {
+    if (R.ndarray == NULL || Py_TYPE(a) != R.ndarray) return 0;
     Py_buffer view;
     if (PyObject_GetBuffer(a, &view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0) {
-        PyErr_Clear(); /* NOTE: not contiguous, or no buffer: NumPy's path */
-        return 1;
+        PyErr_Clear();
+        return 0;
     }
     const char *f = view.format ? view.format : "B";
     if (*f == '<' || *f == '=' || *f == '@') f++;
-    int rc = 1;
-    double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-    if (f[0] == 'f' && f[1] == 0 && view.itemsize == 4) {
-        const float *x = (const float *)view.buf;
-        Py_ssize_t n = view.len / 4, i = 0;
-        for (; i + 8 <= n; i += 8)
-            for (int k = 0; k < 8; k++) acc[k] += (double)x[i + k] * (double)x[i + k];
-        for (; i < n; i++) acc[0] += (double)x[i] * (double)x[i];
-        rc = 0;
-    } else if (f[0] == 'd' && f[1] == 0 && view.itemsize == 8) {
-        const double *x = (const double *)view.buf;
-        Py_ssize_t n = view.len / 8, i = 0;
-        for (; i + 8 <= n; i += 8)
-            for (int k = 0; k < 8; k++) acc[k] += x[i + k] * x[i + k];
-        for (; i < n; i++) acc[0] += x[i] * x[i];
-        rc = 0;
+    int done = 0;
+    if (f[0] == 'f' && f[1] == 0 && view.itemsize == 4 && view.len >= 4) {
+        moments_f32((const float *)view.buf, view.len / 4, &m[0], &m[1], &m[2], &m[3]);
+        /* NOTE: NumPy's float32 sums overflow past FLT_MAX: its code says so (as Inf) */
+        done = m[3] <= FLT_MAX && fabs(m[2]) <= FLT_MAX;
+    } else if (f[0] == 'd' && f[1] == 0 && view.itemsize == 8 && view.len >= 8) {
+        moments_f64((const double *)view.buf, view.len / 8, &m[0], &m[1], &m[2], &m[3]);
+        done = 1;
     }
     PyBuffer_Release(&view);
-    *out = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-    return rc;
+    /* NOTE: a NaN never wins a comparison, so it shows only in the sums; an Inf is the min or
+     * the max, or makes a sum Inf or NaN */
+    return done && isfinite(m[0]) && isfinite(m[1]) && isfinite(m[2]) && isfinite(m[3]);
+}
+
+/* moments(a) -> (min, max, sum, sum of squares), or None (see moments_of) */
+static PyObject *fast_moments(PyObject *self, PyObject *a) {
+    double m[4];
+    if (!moments_of(a, m)) Py_RETURN_NONE;
+    return Py_BuildValue("(dddd)", m[0], m[1], m[2], m[3]);
 }
 
 /* ----- shared copies ---------------------------------------------------------------------------
@@ -758,11 +850,9 @@ static int param_grads(PyObject *p, PyObject *uses, PyObject *in_grads, PyObject
         PyObject *g = PyTuple_GET_ITEM(in_grads, i), *sq = PyList_GET_ITEM(norms, i);
         if (sq == Py_None) {
             sq = NULL;
-            double d;
-            int kind = Py_TYPE(g) == R.ndarray ? squared_norm(g, &d) : 1;
-            if (kind < 0) goto fail;
-            if (kind == 0) sq = PyFloat_FromDouble(d);
-            else sq = PyObject_CallOneArg(R.norm, g); /* float16, strided, ...: NumPy's */
+            double m[4];
+            if (moments_of(g, m)) sq = PyFloat_FromDouble(m[3]);
+            else sq = PyObject_CallOneArg(R.norm, g); /* NaN, float16, strided...: NumPy's */
             if (sq == NULL) goto fail;
             PyList_SetItem(norms, i, sq); /* steals sq; norms holds it below */
         }
@@ -1018,6 +1108,9 @@ static PyMethodDef methods[] = {
     {"configure", (PyCFunction)(void (*)(void))configure, METH_VARARGS | METH_KEYWORDS,
      "configure(*, tls, tensor, ndarray, ...): the recorder's objects and Python helpers "
      "(graphlab.trace._accel calls it once)."},
+    {"moments", (PyCFunction)fast_moments, METH_O,
+     "moments(a) -> (min, max, sum, sum of squares) of a C-contiguous float32/float64 array, "
+     "all finite, in one pass; None otherwise (see _stats.summary)."},
     {"on_op", (PyCFunction)(void (*)(void))fast_on_op, METH_FASTCALL,
      "on_op(op, args, attrs, out): record one op applied (see _observers.on_op)."},
     {"on_backward", (PyCFunction)(void (*)(void))fast_on_backward, METH_FASTCALL,

@@ -23,6 +23,7 @@ _ones_cache: dict = {}
 _isfinite = math.isfinite
 _min, _max = np.minimum.reduce, np.maximum.reduce  # NOTE: ndarray.min/max without the wrapper
 _ndarray = np.ndarray
+moments = None  # the C one-pass kernel (graphlab.trace._accel sets it where it was built)
 
 
 class Dev:
@@ -83,6 +84,11 @@ def summary(a):
     n = a.size
     if n == 0:
         return (math.nan, math.nan, math.nan, math.nan, 0, 0, 0), 0.0
+    if moments is not None:
+        m = moments(a)  # NOTE: one pass in C for finite, contiguous float32/float64 arrays
+        if m is not None:
+            lo, hi, total, sq = m
+            return _finite_summary(a, n, lo, hi, total, sq), sq
     dt = a.dtype
     if dt.kind != "f" or dt.itemsize < 4:
         a = np.abs(a) if dt.kind == "c" else a.astype(np.float64 if dt.kind != "f" else np.float32)
@@ -92,19 +98,27 @@ def summary(a):
     # finite extremes prove the array clean without counting (the common, cheap case).
     if not (_isfinite(lo) and _isfinite(hi)):
         return _summary_nonfinite(flat, n)
-    if lo == hi:  # NOTE: every element equal (a scalar loss, a zero gradient): no spread to sum
-        return (lo, hi, float(lo), 0.0, 0, 0, n), float(flat.dot(flat))
-    # NOTE: two BLAS dot products for the sum and the sum of squares instead of NumPy's slower
-    # pairwise sum and a two-pass std; the two-pass formula only runs when the mean dwarfs the
-    # spread (where E[x²] - E[x]² cancels).
-    total = float(flat.dot(_ones(n, flat.dtype))) if n <= _ONES_MAX else float(flat.sum())
     sq = float(flat.dot(flat))
+    if lo == hi:  # NOTE: every element equal (a scalar loss, a zero gradient): no spread to sum
+        return _finite_summary(flat, n, lo, hi, float(lo) * n, sq), sq
+    # NOTE: two BLAS dot products for the sum and the sum of squares instead of NumPy's slower
+    # pairwise sum and a two-pass std.
+    total = float(flat.dot(_ones(n, flat.dtype))) if n <= _ONES_MAX else float(flat.sum())
+    return _finite_summary(flat, n, lo, hi, total, sq), sq
+
+
+def _finite_summary(a, n: int, lo, hi, total: float, sq: float) -> tuple:
+    """The raw statistics of ``a`` (``n`` finite elements) from its extremes, sum and sum of
+    squares; the two-pass formula only runs when the mean dwarfs the spread (where
+    E[x²] - E[x]² cancels)."""
+    if lo == hi:
+        return (lo, hi, float(lo), 0.0, 0, 0, n)
     mean = total / n
     var = sq / n - mean * mean
     if not var > 1e-3 * mean * mean:
-        d = flat.astype(np.float64) - mean
+        d = a.reshape(-1).astype(np.float64) - mean
         var = float(d.dot(d)) / n
-    return (lo, hi, mean, var, 0, 0, n), sq
+    return (lo, hi, mean, var, 0, 0, n)
 
 
 def _summary_nonfinite(flat, n: int):

@@ -309,7 +309,7 @@ def _set_accelerated(flag: bool) -> bool:
     old = _accel.enabled
     if _installed:
         _uninstall()
-    _accel.enabled = bool(flag) and _accel.available
+    _accel.set_enabled(flag)
     _update_hooks()
     return old
 
