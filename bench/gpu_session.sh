@@ -22,11 +22,18 @@ stages="${*:-machine tests bench samples}"
 want() { [[ " $stages " == *" $1 "* ]]; }
 tests_status=0
 
+# The recorder's C hooks (graphlab/trace/_fastrec.c) are built in place once per machine (the
+# device tool carries no build outputs); without a compiler graphlab runs its Python hooks.
+ls graphlab/trace/_fastrec*.so > /dev/null 2>&1 ||
+    timeout 120 "$py" setup.py -q build_ext --inplace > "$out/build.txt" 2>&1 ||
+    echo "the C recorder was not built (see $out/build.txt): the Python hooks record"
+
 want machine && {
     date -u +"%Y-%m-%d %H:%M UTC"
     nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || true
     "$py" -c 'import sys, numpy, cupy; print(sys.version.split()[0], "numpy", numpy.__version__, "cupy", cupy.__version__, "CUDA runtime", cupy.cuda.runtime.runtimeGetVersion())'
     "$py" -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda)' || true
+    "$py" -c 'from graphlab.trace import _accel; print("C recorder hooks:", _accel.enabled)' || true
 } 2>&1 | tee "$out/machine.txt"
 
 if want tests; then
