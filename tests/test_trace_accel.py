@@ -224,6 +224,20 @@ def test_graph_built_before_the_pass_and_float16_and_strided_gradients():
     _same_traces(run)
 
 
+def test_shared_attributes_keep_their_types_and_signs():
+    x = gl.randn(3, requires_grad=True)
+    with gl.record() as tr:
+        for _ in range(2):  # NOTE: the second round meets the shared copies of the first
+            F.leaky_relu(x, 0.0)
+            F.leaky_relu(x, -0.0)
+            x.sum(dim=0, keepdim=True)
+            x.sum(dim=0, keepdim=1)
+    attrs = [dict(e.attrs) for e in tr.events]
+    slopes = [a["negative_slope"] for a in attrs if "negative_slope" in a]
+    assert [math.copysign(1, v) for v in slopes] == [1, -1, 1, -1]
+    assert [type(a["keepdim"]) for a in attrs if "keepdim" in a] == [bool, int, bool, int]
+
+
 def test_levels_limits_shared_modules_and_lazy_init_take_the_python_path():
     def run():
         gl.set_trace_options(level="stats")

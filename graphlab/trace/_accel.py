@@ -23,7 +23,7 @@ from . import _backward, _observers, _scopes, _stats, _store, _values
 
 __all__ = ["available", "enabled", "observers", "set_enabled"]
 
-API = 3
+API = 4
 """The interface version of ``_fastrec.c`` this module expects (its ``API`` constant)."""
 
 
@@ -57,6 +57,7 @@ def _load():
         leaf_of=_values.leaf_of,
         leaf_cache=_values._cache,
         operand=_values.operand,
+        array_consts=_values._array_consts,
         plain=_values.plain,
         scope_of=_scopes.scope_of,
         scope_cache=_scopes._scope_cache,

@@ -15,11 +15,12 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <float.h>
+#include <string.h>
 #include <math.h>
 #include <structmember.h> /* PyMemberDef (Python.h has it from 3.12) */
 
 /* The interface version: bump it whenever configure()'s arguments or the raw tuples change. */
-#define FASTREC_API 3
+#define FASTREC_API 4
 
 /* ----- what configure() hands over (strong references, set once) ---------------------------- */
 
@@ -34,6 +35,7 @@ static struct {
     PyObject *leaf_of;          /* _values.leaf_of(p, t, gf) */
     PyObject *leaf_cache;       /* _values._cache */
     PyObject *operand;          /* _values.operand(v) */
+    PyObject *array_consts;     /* _values._array_consts */
     PyObject *plain;            /* _values.plain(v) */
     PyObject *scope_of;         /* _scopes.scope_of(stack) */
     PyObject *scope_cache;      /* _scopes._scope_cache */
@@ -167,7 +169,13 @@ static PyObject *optional_slot(PyObject *o, const Slot *s) {
 /* The object a weak reference points at (a new reference; None once it died). */
 static PyObject *deref(PyObject *ref) {
     if (!PyWeakref_Check(ref)) Py_RETURN_NONE;
-    return PyObject_CallNoArgs(ref);
+#if PY_VERSION_HEX >= 0x030D0000
+    PyObject *obj;
+    if (PyWeakref_GetRef(ref, &obj) < 0) return NULL;
+    return obj != NULL ? obj : Py_NewRef(Py_None);
+#else
+    return Py_NewRef(PyWeakref_GET_OBJECT(ref)); /* NOTE: None once the object died */
+#endif
 }
 
 /* time.perf_counter() as a double; -1.0 with an exception set on error */
@@ -371,9 +379,9 @@ static PyObject *fast_moments(PyObject *self, PyObject *a) {
  * A training loop records the same shapes and the same inputs every step. Equal shapes, tuples
  * of shapes and input lists are kept once (the first copy seen) and shared by every event that
  * holds them, so that a pass holds fewer objects: fewer to allocate while recording, and fewer
- * to free when the ring drops the pass. NOTE: only tuples whose items compare as they look --
- * ints, None, Leafs (by identity), shapes -- are shared: (True,) == (1,), so tuples holding
- * constants are not.
+ * to free when the ring drops the pass. NOTE: (True,) == (1,) and (0.0,) == (-0.0,): input
+ * tuples are shared only when they hold ints, None and Leafs (by identity), op attributes only
+ * with a copy of the same types and bits (share_plain).
  */
 
 static PyObject *shared; /* dict: tuple -> the same tuple */
@@ -397,6 +405,41 @@ static PyObject *share(PyObject *t) {
     return t;
 }
 
+/* Whether two equal values are also the same types throughout and the same floats bit for
+ * bit: True == 1 and -0.0 == 0.0, but a shared copy must not turn one into the other. */
+static int same_kinds(PyObject *a, PyObject *b) {
+    if (Py_TYPE(a) != Py_TYPE(b)) return 0;
+    if (PyFloat_CheckExact(a)) {
+        double x = PyFloat_AS_DOUBLE(a), y = PyFloat_AS_DOUBLE(b);
+        return memcmp(&x, &y, sizeof x) == 0;
+    }
+    if (PyComplex_CheckExact(a)) {
+        Py_complex x = PyComplex_AsCComplex(a), y = PyComplex_AsCComplex(b);
+        return memcmp(&x, &y, sizeof x) == 0;
+    }
+    if (PyTuple_CheckExact(a)) {
+        Py_ssize_t n = PyTuple_GET_SIZE(a);
+        if (n != PyTuple_GET_SIZE(b)) return 0;
+        for (Py_ssize_t i = 0; i < n; i++)
+            if (!same_kinds(PyTuple_GET_ITEM(a, i), PyTuple_GET_ITEM(b, i))) return 0;
+    }
+    return 1;
+}
+
+/* The shared copy of tuple ``t`` of plain values (steals the reference): one equal to it and of
+ * the same kinds throughout (see same_kinds), else ``t`` itself. */
+static PyObject *share_plain(PyObject *t) {
+    if (t == NULL) return NULL;
+    PyObject *c = PyDict_GetItemWithError(shared, t); /* borrowed */
+    if (c != NULL) {
+        if (!same_kinds(c, t)) return t; /* NOTE: an equal look-alike is shared already */
+        Py_INCREF(c);
+        Py_DECREF(t);
+        return c;
+    }
+    return share(t);
+}
+
 /* Whether ``t`` (a tuple) holds only ints, None and Leafs, the items ``share`` may merge. */
 static int shareable_refs(PyObject *t) {
     for (Py_ssize_t i = 0, n = PyTuple_GET_SIZE(t); i < n; i++) {
@@ -412,6 +455,21 @@ static PyObject *shape_of(PyObject *a) {
     PyObject *shape = PyObject_GetAttr(a, S_shape);
     if (shape == NULL || !PyTuple_CheckExact(shape)) return shape;
     return share(shape);
+}
+
+/* The ArrayConst _values.operand made before for a NumPy array of this dtype and shape
+ * (_values._array_consts), or NULL (no error) when there is none: operand() decides. */
+static PyObject *known_array_const(PyObject *a) {
+    if (PyDict_GET_SIZE(R.array_consts) == 0) return NULL;
+    PyObject *dtype = PyObject_GetAttr(a, S_dtype);
+    PyObject *shape = dtype ? shape_of(a) : NULL;
+    PyObject *key = shape ? PyTuple_Pack(2, dtype, shape) : NULL;
+    Py_XDECREF(dtype);
+    Py_XDECREF(shape);
+    if (key == NULL) return NULL;
+    PyObject *c = PyDict_GetItemWithError(R.array_consts, key); /* borrowed */
+    Py_DECREF(key);
+    return Py_XNewRef(c);
 }
 
 /* ----- the op observer ------------------------------------------------------------------------ */
@@ -625,7 +683,7 @@ static PyObject *attr_items(PyObject *attrs) {
         PyTuple_SET_ITEM(items, i++, item);
         all_plain = all_plain && is_plain_deep(v, 3);
     }
-    if (all_plain) return items;
+    if (all_plain) return share_plain(items);
     PyObject *r = PyObject_CallOneArg(R.plain, items);
     Py_DECREF(items);
     return r;
@@ -680,7 +738,8 @@ static int record_op(PyObject *p, PyObject *op, PyObject *args, PyObject *attrs,
         } else if (is_plain(a)) {
             ref = PyTuple_Pack(1, a);
         } else {
-            ref = PyObject_CallOneArg(R.operand, a);
+            ref = Py_TYPE(a) == R.ndarray ? known_array_const(a) : NULL;
+            if (ref == NULL && !PyErr_Occurred()) ref = PyObject_CallOneArg(R.operand, a);
         }
         if (ref == NULL) goto done;
         int bad = PyList_Append(ins, ref);
@@ -1039,18 +1098,19 @@ static PyObject *fast_on_backward(PyObject *self, PyObject *const *a, Py_ssize_t
 /* ----- configure() ---------------------------------------------------------------------------- */
 
 static PyObject *configure(PyObject *self, PyObject *args, PyObject *kwargs) {
-    static char *names[] = {"tls", "tensor", "parameter", "op", "version", "leaf", "pass_", "ndarray", "clock", "py_on_op", "py_on_backward",
-                            "leaf_of", "leaf_cache", "operand", "plain", "scope_of",
+    static char *names[] = {"tls", "tensor", "parameter", "op", "version", "leaf", "pass_",
+                            "ndarray", "clock", "py_on_op", "py_on_backward", "leaf_of",
+                            "leaf_cache", "operand", "array_consts", "plain", "scope_of",
                             "scope_cache", "top", "none_ref", "op_kind", "backward_kind",
                             "op_name", "uses_by_identity", "norm", "copy", "broken", NULL};
-    PyObject *v[21], *parameter, *op, *version, *leaf, *pass;
+    PyObject *v[22], *parameter, *op, *version, *leaf, *pass;
     if (!PyArg_ParseTupleAndKeywords(
-            args, kwargs, "$OO!O!O!O!O!O!O!OOOOO!OOOO!O!O!OOOOOOO", names, &v[0], &PyType_Type,
+            args, kwargs, "$OO!O!O!O!O!O!O!OOOOO!OO!OOO!O!O!OOOOOOO", names, &v[0], &PyType_Type,
             &v[1], &PyType_Type, &parameter, &PyType_Type, &op, &PyType_Type, &version,
             &PyType_Type, &leaf, &PyType_Type, &pass, &PyType_Type, &v[2], &v[3], &v[4], &v[5],
-            &v[6], &PyDict_Type, &v[7], &v[8], &v[9], &v[10], &PyDict_Type, &v[11],
-            &PyTuple_Type, &v[12], &PyTuple_Type, &v[13], &v[14], &v[15], &v[16], &v[17], &v[18],
-            &v[19], &v[20]))
+            &v[6], &PyDict_Type, &v[7], &v[8], &PyDict_Type, &v[9], &v[10], &v[11],
+            &PyDict_Type, &v[12], &PyTuple_Type, &v[13], &PyTuple_Type, &v[14], &v[15], &v[16],
+            &v[17], &v[18], &v[19], &v[20], &v[21]))
         return NULL;
     PyObject *tensor = v[1];
     Py_XSETREF(R.leaf, (PyTypeObject *)Py_NewRef(leaf));
@@ -1093,10 +1153,10 @@ static PyObject *configure(PyObject *self, PyObject *args, PyObject *kwargs) {
             return NULL;
     PyObject **slots[] = {&R.tls, (PyObject **)&R.tensor, (PyObject **)&R.ndarray, &R.clock,
                           &R.py_on_op, &R.py_on_backward, &R.leaf_of, &R.leaf_cache, &R.operand,
-                          &R.plain, &R.scope_of, &R.scope_cache, &R.top, &R.none_ref,
-                          &R.op_kind, &R.backward_kind, &R.op_name, &R.uses_by_identity, &R.norm,
-                          &R.copy, &R.broken};
-    for (int i = 0; i < 21; i++) {
+                          &R.array_consts, &R.plain, &R.scope_of, &R.scope_cache, &R.top,
+                          &R.none_ref, &R.op_kind, &R.backward_kind, &R.op_name,
+                          &R.uses_by_identity, &R.norm, &R.copy, &R.broken};
+    for (int i = 0; i < 22; i++) {
         Py_INCREF(v[i]);
         Py_XSETREF(*slots[i], v[i]);
     }

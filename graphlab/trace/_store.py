@@ -73,19 +73,19 @@ class Pass:
     """One recorded pass: raw event tuples plus the per-pass tables they refer to (see the
     module docstring).
 
-    NOTE: a pass opens per top-level module call, so ``__init__`` sets only what the hot path
-    reads (kept in slots, which the C observers read in place; see ``_fastrec.c``); the rest are
-    class-level defaults until first written.
+    NOTE: a pass opens per top-level module call, so ``__init__`` sets only what every pass
+    needs, in slots (the C observers read them in place; see ``_fastrec.c``); the rest are
+    class-level defaults until first written (into a ``__dict__`` made only then).
     """
 
     __slots__ = (
         "index", "raw", "stack", "vid_of", "params", "auto", "level", "timing", "max_events",
-        "open", "ops_ok", "last_t", "backward_seen", "reused", "calls", "__dict__",
+        "open", "ops_ok", "last_t", "backward_seen", "reused", "calls", "roots", "level_name",
+        "thread", "tail", "__dict__",
     )  # fmt: skip
 
     dropped = 0  # events past max_events, not recorded
     interrupted = False
-    tail = None  # weakref of the last output dropped past max_events
     pending = None  # ids of raw events holding Dev entries
     cuda_marks = None  # (event id, index of its seconds, cupy Event)
     cuda_devices = None  # the CUDA devices this pass's events ran on
@@ -110,6 +110,7 @@ class Pass:
         self.backward_seen = False
         self.reused = None  # ids of parameters read more than once (see reuse())
         self.calls = None  # frames of module calls, for roots with shared modules (see _calls)
+        self.tail = None  # weakref of the last output dropped past max_events
         ident = threading.get_ident()
         self.thread = 0 if ident == _MAIN_THREAD else ident
         self.last_t = _clock()

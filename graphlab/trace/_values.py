@@ -115,11 +115,23 @@ class ArrayConst:
         return f"<{self.dtype} array {self.shape}>"
 
 
+# (dtype, shape) -> ArrayConst: one per kind of large constant array (a loss's targets, a
+# dropout mask), shared by every event that reads one
+_array_consts: dict = {}
+_ARRAY_CONSTS_MAX = 1024
+
+
 def operand(v):
     """A non-tensor op operand as the recorder keeps it: ``(plain value,)``, or an
     :class:`ArrayConst` for a large NumPy array."""
     if type(v) is np.ndarray and v.size > _SMALL_ARRAY:
-        return ArrayConst(v.dtype, v.shape)
+        key = (v.dtype, v.shape)
+        c = _array_consts.get(key)
+        if c is None:
+            if len(_array_consts) >= _ARRAY_CONSTS_MAX:
+                _array_consts.clear()
+            c = _array_consts[key] = ArrayConst(v.dtype, v.shape)
+        return c
     return (plain(v),)
 
 
