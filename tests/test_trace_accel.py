@@ -24,6 +24,10 @@ from graphlab.autograd import engine, function
 from graphlab.nn import functional as F
 from graphlab.trace import _accel, _backward, _observers, _stats, recorder
 
+needs_c = pytest.mark.skipif(
+    not _accel.available, reason="the C recorder was not built (see the first test)"
+)
+
 
 @pytest.fixture(autouse=True)
 def default_options():
@@ -44,6 +48,7 @@ def test_the_fast_path_is_built_and_installed():
     assert _observers.on_op not in function.op_observers
 
 
+@needs_c
 def test_an_out_of_date_build_is_left_unused_with_a_warning(monkeypatch):
     monkeypatch.setattr(_accel._fastrec, "API", _accel.API - 1)
     old, now = _accel.API - 1, _accel.API
@@ -54,6 +59,7 @@ def test_an_out_of_date_build_is_left_unused_with_a_warning(monkeypatch):
     assert _accel._load() is _accel._fastrec  # NOTE: configured again, as on import
 
 
+@needs_c
 def test_switching_paths_swaps_the_installed_observers():
     recorder._set_accelerated(False)
     assert _observers.on_op in function.op_observers
@@ -136,6 +142,7 @@ def _train(model, x, y, steps=3, loss_fn=F.cross_entropy):
         opt.step()
 
 
+@needs_c
 def test_mlp_training_steps():
     def run():
         net = nn.Sequential(nn.Linear(20, 32), nn.ReLU(), nn.Linear(32, 10))
@@ -145,6 +152,7 @@ def test_mlp_training_steps():
     assert any("Linear" in str(t) for t in traces)
 
 
+@needs_c
 def test_cnn_with_tuple_attributes_array_operands_and_three_deep_stacks():
     def run():
         net = nn.Sequential(
@@ -158,6 +166,7 @@ def test_cnn_with_tuple_attributes_array_operands_and_three_deep_stacks():
     _same_traces(run)
 
 
+@needs_c
 def test_tied_parameters_reused_and_copied():
     def run():
         shared = nn.Linear(8, 8)
@@ -181,6 +190,7 @@ class _Deep(nn.Module):
         return h * mask + h.sum(dim=1, keepdim=True) * 0.5
 
 
+@needs_c
 def test_deep_stacks_no_grad_outputs_constants_and_attributes():
     def run():
         net = _Deep().double()
@@ -193,6 +203,7 @@ def test_deep_stacks_no_grad_outputs_constants_and_attributes():
     _same_traces(run)
 
 
+@needs_c
 def test_explicit_record_with_ops_outside_modules_and_in_place_writes():
     def run():
         lin = nn.Linear(3, 3)
@@ -210,6 +221,7 @@ def test_explicit_record_with_ops_outside_modules_and_in_place_writes():
     _same_traces(run)
 
 
+@needs_c
 def test_graph_built_before_the_pass_and_float16_and_strided_gradients():
     def run():
         a = nn.Parameter(gl.randn(4, 4))
@@ -238,6 +250,7 @@ def test_shared_attributes_keep_their_types_and_signs():
     assert [type(a["keepdim"]) for a in attrs if "keepdim" in a] == [bool, int, bool, int]
 
 
+@needs_c
 def test_levels_limits_shared_modules_and_lazy_init_take_the_python_path():
     def run():
         gl.set_trace_options(level="stats")
@@ -258,6 +271,7 @@ def test_levels_limits_shared_modules_and_lazy_init_take_the_python_path():
         gl.set_trace_options(level="meta", max_events=100_000)
 
 
+@needs_c
 def test_a_recorder_error_stops_the_pass_and_warns_in_c_too(monkeypatch):
     net = nn.Linear(2, 2)
     net(gl.randn(1, 2))
@@ -289,6 +303,7 @@ def _an_op_call():
     return seen[-1]
 
 
+@needs_c
 def test_unconfigured_and_wrong_calls_say_what_is_expected():
     with pytest.raises(TypeError, match=r"on_op\(\) takes 4 arguments"):
         _accel._fastrec.on_op(1, 2)
@@ -299,6 +314,7 @@ def test_unconfigured_and_wrong_calls_say_what_is_expected():
 # ----- the statistics kernel ---------------------------------------------------------------------
 
 
+@needs_c
 @given(
     st.sampled_from([np.float32, np.float64]),
     st.integers(1, 3000),
@@ -337,6 +353,7 @@ def test_the_statistics_kernel_agrees_with_numpy(dtype, n, kind, seed):
         assert (math.isnan(x) and math.isnan(y)) or x == tol
 
 
+@needs_c
 def test_the_kernel_takes_only_finite_contiguous_float_arrays():
     m = _accel._fastrec.moments
     assert m(np.arange(37, dtype=np.float32)) == (0.0, 36.0, 666.0, 16206.0)
