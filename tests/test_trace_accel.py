@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import threading
 import warnings
 
 import numpy as np
@@ -369,3 +370,27 @@ def test_the_kernel_takes_only_finite_contiguous_float_arrays():
         [1.0, 2.0],
     ):
         assert m(other) is None
+
+
+def test_threads_training_at_once_each_record_their_own_passes():
+    errors: list = []
+
+    def train(seed):
+        try:
+            gl.manual_seed(seed)
+            net = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 2))
+            _train(net, gl.randn(4, 8), gl.randint(0, 2, (4,)), steps=100)
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=train, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    traces = gl.traces()
+    assert len(traces) == 64
+    for t in traces:  # NOTE: every pass whole (4 ops, 4 backward steps) and from one thread
+        assert [e.kind for e in t.events] == ["op"] * 4 + ["backward"] * 4
+        assert len({e.thread for e in t.events if e.kind == "op"}) == 1
