@@ -93,6 +93,17 @@ def pin_malloc() -> bool:
         return False
 
 
+def hooks() -> str:
+    """Which op and backward hooks record: the C ones or the Python ones (and why)."""
+    from graphlab.trace import _accel
+
+    if _accel.enabled:
+        return "C (graphlab/trace/_fastrec.c)"
+    if _accel.available:
+        return "Python (GRAPHLAB_TRACE_ACCEL=0)"
+    return "Python (the C extension is not built: pip install -e .)"
+
+
 def _apply(setting: str) -> None:
     if setting == "off":
         gl.set_trace_options(enabled=False)
@@ -173,7 +184,7 @@ def main(argv: list[str] | None = None) -> None:
     print(
         f"python {platform.python_version()}, graphlab {gl.__version__}; malloc thresholds "
         f"{'pinned' if pinned else 'NOT pinned (not glibc): expect jumps between runs'}; "
-        f"BLAS threads {os.environ['OPENBLAS_NUM_THREADS']}"
+        f"BLAS threads {os.environ['OPENBLAS_NUM_THREADS']}; recorder hooks: {hooks()}"
     )
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} CPUs, load average {load:.1f}; "
