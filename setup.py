@@ -8,8 +8,8 @@ import sys
 
 from setuptools import Extension, setup
 
-# NOTE: -O3 lets GCC and Clang vectorize the squared norms' eight running sums
-flags = [] if sys.platform == "win32" else ["-O3", "-Wall", "-Wno-unused-label"]
+# NOTE: -O3 lets GCC and Clang keep the statistics kernel's sixteen lanes in vector registers
+flags = [] if sys.platform == "win32" else ["-O3", "-Wall"]
 
 setup(
     ext_modules=[

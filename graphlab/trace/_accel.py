@@ -10,7 +10,6 @@ kernel for the statistics of levels "stats" and "values". Without a compiled ext
 
 from __future__ import annotations
 
-import os
 import warnings
 from time import perf_counter
 
@@ -98,6 +97,4 @@ def observers() -> tuple:
     return _observers.on_op, _backward.on_backward
 
 
-set_enabled(
-    os.environ.get("GRAPHLAB_TRACE_ACCEL", "1").strip().lower() not in ("0", "off", "false", "no")
-)
+set_enabled(_store.env_on("GRAPHLAB_TRACE_ACCEL"))

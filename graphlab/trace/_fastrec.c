@@ -689,27 +689,47 @@ static PyObject *attr_items(PyObject *attrs) {
     return r;
 }
 
+/* p.raw (a new reference) and its length, when the pass has room for one more event; NULL
+ * with *full set when the Python observer must take the event (a pass at max_events, or a raw
+ * that is not a list); NULL with an exception on error. */
+static PyObject *room_in(PyObject *p, Py_ssize_t *n_raw, int *full) {
+    *full = 0;
+    PyObject *raw = sget(p, &SL_p_raw);
+    PyObject *max_events = raw ? sget(p, &SL_p_max_events) : NULL;
+    if (max_events == NULL) {
+        Py_XDECREF(raw);
+        return NULL;
+    }
+    Py_ssize_t limit = PyLong_AsSsize_t(max_events);
+    Py_DECREF(max_events);
+    if (limit == -1 && PyErr_Occurred()) {
+        Py_DECREF(raw);
+        return NULL;
+    }
+    if (!PyList_CheckExact(raw) || (*n_raw = PyList_GET_SIZE(raw)) >= limit) {
+        *full = 1;
+        Py_DECREF(raw);
+        return NULL;
+    }
+    return raw;
+}
+
 /* Record one op in pass p. Returns 0 when recorded, 1 when the Python observer must take the
  * whole call (decided before anything is written), -1 on error. */
 static int record_op(PyObject *p, PyObject *op, PyObject *args, PyObject *attrs, PyObject *out) {
     int rc = -1;
-    PyObject *raw = NULL, *max_events = NULL, *calls = NULL, *data = NULL, *index = NULL,
-             *vid_of = NULL, *params = NULL, *ins = NULL, *uses = NULL, *stack = NULL,
-             *scope = NULL, *ogf = NULL, *eid = NULL, *items = NULL, *seconds = NULL,
-             *shape = NULL, *dtype = NULL, *device = NULL, *rg = NULL, *ev = NULL, *seq = NULL,
-             *refs = NULL;
+    PyObject *raw = NULL, *calls = NULL, *data = NULL, *index = NULL, *vid_of = NULL,
+             *params = NULL, *ins = NULL, *uses = NULL, *stack = NULL, *scope = NULL, *ogf = NULL,
+             *eid = NULL, *items = NULL, *seconds = NULL, *shape = NULL, *dtype = NULL,
+             *device = NULL, *rg = NULL, *ev = NULL, *seq = NULL, *refs = NULL;
     double t = now();
     if (t == -1.0 && PyErr_Occurred()) return -1;
 
     /* ---- the slow cases, decided before anything is written */
-    raw = sget(p, &SL_p_raw);
-    max_events = raw ? sget(p, &SL_p_max_events) : NULL;
-    if (max_events == NULL) goto done;
-    if (!PyList_CheckExact(raw)) goto slow;
-    Py_ssize_t n_raw = PyList_GET_SIZE(raw);
-    Py_ssize_t limit = PyLong_AsSsize_t(max_events);
-    if (limit == -1 && PyErr_Occurred()) goto done;
-    if (n_raw >= limit) goto slow;
+    Py_ssize_t n_raw;
+    int full;
+    raw = room_in(p, &n_raw, &full);
+    if (raw == NULL) return full ? 1 : -1;
     int level = strue(p, &SL_p_level);
     if (level < 0) goto done;
     if (level) goto slow;
@@ -804,7 +824,6 @@ slow:
     rc = 1;
 done:
     Py_XDECREF(raw);
-    Py_XDECREF(max_events);
     Py_XDECREF(calls);
     Py_XDECREF(data);
     Py_XDECREF(index);
@@ -852,6 +871,20 @@ static PyObject *current_pass(const Slot *flag) {
     return p;
 }
 
+/* What a hook returns once record_op/record_backward said ``rc`` (and releases ``p``): the
+ * Python observer's result when it must take the whole call (1), None when recorded (0), and
+ * after a recorder error (-1) None once _store.broken has stopped the pass (NULL if that
+ * raised, as it would in the Python observer). */
+static PyObject *settle(PyObject *p, int rc, PyObject *py_observer, PyObject *const *a,
+                        Py_ssize_t n) {
+    PyObject *result;
+    if (rc == 1) result = PyObject_Vectorcall(py_observer, a, n, NULL);
+    else if (rc < 0 && report_broken(p) < 0) result = NULL;
+    else result = Py_NewRef(Py_None);
+    Py_DECREF(p);
+    return result;
+}
+
 /* on_op(op, args, attrs, out): function.op_observers hook */
 static PyObject *fast_on_op(PyObject *self, PyObject *const *a, Py_ssize_t n) {
     if (!R.ready) return not_configured();
@@ -865,17 +898,7 @@ static PyObject *fast_on_op(PyObject *self, PyObject *const *a, Py_ssize_t n) {
         if (PyErr_Occurred()) return NULL;
         Py_RETURN_NONE;
     }
-    int rc = record_op(p, a[0], a[1], a[2], a[3]);
-    PyObject *result = Py_None;
-    Py_INCREF(result);
-    if (rc == 1) {
-        Py_DECREF(result);
-        result = PyObject_Vectorcall(R.py_on_op, a, 4, NULL);
-    } else if (rc < 0 && report_broken(p) < 0) {
-        Py_CLEAR(result);
-    }
-    Py_DECREF(p);
-    return result;
+    return settle(p, record_op(p, a[0], a[1], a[2], a[3]), R.py_on_op, a, n);
 }
 
 /* ----- the backward observer ------------------------------------------------------------------ */
@@ -951,21 +974,16 @@ fail:
  * whole call (decided before anything is written), -1 on error. */
 static int record_backward(PyObject *p, PyObject *node, PyObject *grad, PyObject *in_grads) {
     int rc = -1;
-    PyObject *raw = NULL, *max_events = NULL, *r = NULL, *index = NULL, *fid = NULL,
-             *uses = NULL, *shapes = NULL, *norms = NULL, *pgs = NULL, *gshape = NULL,
-             *name = NULL, *seconds = NULL, *ev = NULL;
+    PyObject *raw = NULL, *r = NULL, *index = NULL, *fid = NULL, *uses = NULL, *shapes = NULL,
+             *norms = NULL, *pgs = NULL, *gshape = NULL, *name = NULL, *seconds = NULL, *ev = NULL;
     if (Py_TYPE(grad) != R.ndarray || !PyTuple_CheckExact(in_grads)) return 1;
     int level = strue(p, &SL_p_level);
     if (level < 0) return -1;
     if (level) return 1;
-    raw = sget(p, &SL_p_raw);
-    max_events = raw ? sget(p, &SL_p_max_events) : NULL;
-    if (max_events == NULL) goto done;
-    if (!PyList_CheckExact(raw)) goto slow;
-    Py_ssize_t n_raw = PyList_GET_SIZE(raw);
-    Py_ssize_t limit = PyLong_AsSsize_t(max_events);
-    if (limit == -1 && PyErr_Occurred()) goto done;
-    if (n_raw >= limit) goto slow;
+    Py_ssize_t n_raw;
+    int full;
+    raw = room_in(p, &n_raw, &full);
+    if (raw == NULL) return full ? 1 : -1;
 
     double t = now();
     if (t == -1.0 && PyErr_Occurred()) goto done;
@@ -1049,12 +1067,8 @@ static int record_backward(PyObject *p, PyObject *node, PyObject *grad, PyObject
                       Py_None);
     if (ev == NULL || PyList_Append(raw, ev) < 0) goto done;
     rc = stamp(p);
-    goto done;
-slow:
-    rc = 1;
 done:
     Py_XDECREF(raw);
-    Py_XDECREF(max_events);
     Py_XDECREF(r);
     Py_XDECREF(index);
     Py_XDECREF(fid);
@@ -1082,17 +1096,7 @@ static PyObject *fast_on_backward(PyObject *self, PyObject *const *a, Py_ssize_t
         if (PyErr_Occurred()) return NULL;
         Py_RETURN_NONE;
     }
-    int rc = record_backward(p, a[0], a[1], a[2]);
-    PyObject *result = Py_None;
-    Py_INCREF(result);
-    if (rc == 1) {
-        Py_DECREF(result);
-        result = PyObject_Vectorcall(R.py_on_backward, a, 3, NULL);
-    } else if (rc < 0 && report_broken(p) < 0) {
-        Py_CLEAR(result);
-    }
-    Py_DECREF(p);
-    return result;
+    return settle(p, record_backward(p, a[0], a[1], a[2]), R.py_on_backward, a, n);
 }
 
 /* ----- configure() ---------------------------------------------------------------------------- */

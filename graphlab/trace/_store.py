@@ -30,6 +30,7 @@ after an object dies. A closed pass points at no live object.
 from __future__ import annotations
 
 import itertools
+import os
 import sys
 import threading
 import warnings
@@ -40,7 +41,7 @@ from ._scopes import TOP, param_table, scope_of
 
 __all__ = [
     "OP", "BACKWARD", "TRANSFER", "SYNC", "INIT", "LEVELS", "Pass", "tls", "broken",
-    "settle_finished", "unsettled",
+    "settle_finished", "unsettled", "env_on",
 ]  # fmt: skip
 
 LEVELS = ("meta", "stats", "values")
@@ -271,6 +272,12 @@ def settle_finished(wait: bool = False) -> None:
     pass will close to settle them, and they hold device memory)."""
     for p in [p for p in unsettled if wait or p.finished()]:
         p._resolve(aside=True)
+
+
+def env_on(name: str) -> bool:
+    """Whether environment variable ``name`` leaves a switch on: unset, or anything but
+    0/off/false/no (``GRAPHLAB_TRACE``, ``GRAPHLAB_TRACE_ACCEL``)."""
+    return os.environ.get(name, "1").strip().lower() not in ("0", "off", "false", "no")
 
 
 _warned = False

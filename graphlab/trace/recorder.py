@@ -62,7 +62,6 @@ is done and moves them then), and reading the trace waits for its own pass only.
 from __future__ import annotations
 
 import contextlib
-import os
 import threading
 from collections import deque
 from collections.abc import Iterator
@@ -86,8 +85,7 @@ class _Options:
         self.keep = 8
         self.level = "meta"
         self.timing = True
-        flag = os.environ.get("GRAPHLAB_TRACE", "1").strip().lower()
-        self.enabled = flag not in ("0", "off", "false", "no")
+        self.enabled = _store.env_on("GRAPHLAB_TRACE")
         self.max_events = 100_000
 
 
