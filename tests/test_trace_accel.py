@@ -9,6 +9,7 @@ squared norms of gradients and the statistics of level "stats" (compared to 1e-5
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 import threading
@@ -23,7 +24,8 @@ import graphlab as gl
 from graphlab import nn, optim
 from graphlab.autograd import engine, function
 from graphlab.nn import functional as F
-from graphlab.trace import _accel, _backward, _observers, _stats, recorder
+from graphlab.nn.modules import module as module_mod
+from graphlab.trace import _accel, _backward, _observers, _stats, _store, recorder
 
 needs_c = pytest.mark.skipif(
     not _accel.available, reason="the C recorder was not built (see the first test)"
@@ -41,12 +43,15 @@ def default_options():
 
 def test_the_fast_path_is_built_and_installed():
     assert _accel.available, (
-        "graphlab/trace/_fastrec.c was not compiled: `pip install -e .` builds it (a C compiler "
-        "and the Python headers are needed); without it the recorder runs its Python observers"
+        "graphlab/trace/_fastrec.c was not compiled: `pip install -e .` builds it (a C compiler, "
+        "the Python headers and NumPy are needed); without it the recorder runs its Python "
+        "observers"
     )
     assert function.op_observers.count(_accel._fastrec.on_op) == 1
     assert engine.backward_observers.count(_accel._fastrec.on_backward) == 1
+    assert module_mod.top_level_observers.count(_accel._fastrec.on_top_level) == 1
     assert _observers.on_op not in function.op_observers
+    assert recorder._on_top_level not in module_mod.top_level_observers
 
 
 @needs_c
@@ -71,6 +76,7 @@ def test_switching_paths_swaps_the_installed_observers():
     gl.set_trace_options(enabled=False)
     assert _accel._fastrec.on_op not in function.op_observers
     assert _accel._fastrec.on_backward not in engine.backward_observers
+    assert _accel._fastrec.on_top_level not in module_mod.top_level_observers
 
 
 # ----- comparing traces --------------------------------------------------------------------------
@@ -110,7 +116,12 @@ def _recorded(workload, fast: bool) -> tuple[list, list]:
         pass
     new = gl.traces()[:-1]  # NOTE: the empty record() pass left out
     norms: list = []
-    events = [(t.roots, t.dropped, t.interrupted, _plain(t.events, norms)) for t in new]
+    steps = [b.index - a.index for a, b in zip(new, new[1:])]  # NOTE: numbered one by one
+    events = [
+        (t.roots, t.level, t.timing, t.dropped, t.interrupted, _plain(t.events, norms))
+        for t in new
+    ]
+    assert steps == [1] * len(steps)
     return events, norms
 
 
@@ -310,6 +321,129 @@ def test_unconfigured_and_wrong_calls_say_what_is_expected():
         _accel._fastrec.on_op(1, 2)
     with pytest.raises(TypeError, match=r"on_backward\(\) takes 3 arguments"):
         _accel._fastrec.on_backward(1)
+    with pytest.raises(TypeError, match=r"on_top_level\(\) takes 3 arguments"):
+        _accel._fastrec.on_top_level(1)
+
+
+# ----- the top-level observer --------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _python_top_level_calls():
+    """The modules whose top-level calls the C observer handed to the Python one."""
+    calls: list = []
+
+    def counting(module, args, kwargs):
+        calls.append(module)
+        return recorder._on_top_level(module, args, kwargs)
+
+    recorder._configure_passes(counting)
+    try:
+        yield calls
+    finally:
+        recorder._configure_passes(recorder._on_top_level)
+
+
+def _mlp():
+    return nn.Sequential(nn.Linear(6, 8), nn.ReLU(), nn.Linear(8, 3))
+
+
+@needs_c
+def test_the_passes_of_a_training_loop_are_opened_in_c():
+    net = _mlp()
+    with _python_top_level_calls() as calls:
+        _train(net, gl.randn(4, 6), gl.randint(0, 3, (4,)), steps=20)
+    # NOTE: the first step opens the thread's first pass of the model, and the second learns
+    # its parameter names; every later step is C's
+    assert len(calls) <= 2
+    passes = gl.traces()[-20:]
+    assert [t.roots for t in passes] == [("Sequential",)] * 20
+    assert all(len(t.events) == 8 for t in passes[:-1])
+
+
+def _slots(p) -> dict:
+    return {name: getattr(p, name) for name in _store.Pass.__slots__ if name != "__dict__"}
+
+
+@needs_c
+def test_a_pass_opened_in_c_is_the_pass_python_opens():
+    net = _mlp()
+    x, y = gl.randn(4, 6), gl.randint(0, 3, (4,))
+    opened = {}
+    for fast in (True, False):
+        recorder._set_accelerated(fast)
+        _train(net, x, y, steps=3)
+        with _python_top_level_calls() as calls:
+            net(x)  # NOTE: ends the last step's pass and opens one
+        assert not calls  # NOTE: C opened it (the Python path never asks C)
+        p = recorder._tls.current
+        assert p.open and p.auto and not p.backward_seen and not vars(p)
+        opened[fast] = _slots(p)  # NOTE: now: the next pass closes this one
+    c, py = opened[True], opened[False]
+    assert c.keys() == py.keys()
+    for name in c:
+        a, b = c[name], py[name]
+        assert type(a) is type(b), name
+        if name in ("stack", "params"):
+            assert a is b, name  # the thread's module stack; the model's cached names
+        elif name == "index":
+            assert a < b
+        elif name == "raw":
+            assert len(a) == len(b) == 3  # NOTE: the forward ops of net(x), timed differently
+        elif name == "vid_of":
+            assert a.keys() == b.keys() == set()
+        elif name != "last_t":
+            assert a == b, name
+
+
+@needs_c
+def test_changed_models_and_rare_cases_go_to_the_python_observer():
+    def run():
+        net = _mlp()
+        x, y = gl.randn(4, 6), gl.randint(0, 3, (4,))
+        _train(net, x, y, steps=3)
+        net[2] = nn.Linear(8, 3)  # NOTE: a new child: the names are made again
+        _train(net, x, y, steps=2)
+        net.register_parameter("scale", nn.Parameter(gl.ones(1)))
+        _train(net, x, y, steps=2)
+        del net
+        other = _mlp()  # NOTE: may live where the dead model lived: known by its weakref
+        _train(other, x, y, steps=2)
+        gl.set_trace_options(level="stats")  # NOTE: options read at each pass
+        _train(other, x, y, steps=2)
+        gl.set_trace_options(level="meta", timing=False)
+        _train(other, x, y, steps=2)
+        gl.set_trace_options(timing=True)
+
+    _same_traces(run)
+    recorder._set_accelerated(True)
+    gl.set_trace_options(keep=0)
+    gl.set_trace_options(keep=64)
+    with _python_top_level_calls() as calls:
+        run()
+    assert 4 <= len(calls) < 13  # NOTE: each change, then C again
+    traces = gl.traces()
+    names = [
+        {getattr(r, "param", None) for e in t.events if e.kind == "op" for r in e.inputs}
+        for t in traces
+    ]
+    every = {None, "0.weight", "0.bias", "2.weight", "2.bias"}
+    assert names == [every] * len(traces)  # NOTE: the new layer's too
+    assert [(t.level, t.timing) for t in traces][-5:] == [
+        ("meta", True), ("stats", True), ("stats", True), ("meta", False), ("meta", False),
+    ]  # fmt: skip
+
+
+@needs_c
+def test_a_ring_that_keeps_nothing_keeps_nothing_in_c_too():
+    net = _mlp()
+    gl.set_trace_options(keep=0)
+    with _python_top_level_calls():
+        _train(net, gl.randn(4, 6), gl.randint(0, 3, (4,)), steps=5)
+    assert gl.traces() == ()
+    gl.set_trace_options(keep=4)
+    _train(net, gl.randn(4, 6), gl.randint(0, 3, (4,)), steps=5)
+    assert [len(t.events) for t in gl.traces()[:-1]] == [8, 8, 8]
 
 
 # ----- the statistics kernel ---------------------------------------------------------------------

@@ -20,7 +20,7 @@ from ..nn.parameter import Parameter
 from ..tensor import Tensor
 from . import _backward, _observers, _scopes, _stats, _store, _values
 
-__all__ = ["available", "enabled", "observers", "set_enabled"]
+__all__ = ["available", "configure_passes", "enabled", "observers", "set_enabled"]
 
 API = 4
 """The interface version of ``_fastrec.c`` this module expects (its ``API`` constant)."""
@@ -90,11 +90,26 @@ def set_enabled(flag: bool) -> None:
     _stats.moments = _fastrec.moments if enabled else None
 
 
-def observers() -> tuple:
-    """``(op observer, backward observer)`` the recorder installs now."""
+_passes_configured = False
+
+
+def configure_passes(**objects) -> None:
+    """Hand the C top-level observer the recorder's objects (``recorder`` calls this once it has
+    defined them: ``_on_top_level``, its options, its ring; see ``configure_passes`` in
+    ``_fastrec.c``)."""
+    global _passes_configured
+    if _fastrec is not None:
+        _fastrec.configure_passes(**objects)
+        _passes_configured = True
+
+
+def observers(on_top_level) -> tuple:
+    """``(op observer, backward observer, top-level observer)`` the recorder installs now;
+    ``on_top_level`` is the Python one (the C one hands it every case but the common one)."""
     if enabled:
-        return _fastrec.on_op, _fastrec.on_backward
-    return _observers.on_op, _backward.on_backward
+        top = _fastrec.on_top_level if _passes_configured else on_top_level
+        return _fastrec.on_op, _fastrec.on_backward, top
+    return _observers.on_op, _backward.on_backward, on_top_level
 
 
 set_enabled(_store.env_on("GRAPHLAB_TRACE_ACCEL"))

@@ -18,6 +18,13 @@
 #include <string.h>
 #include <math.h>
 #include <structmember.h> /* PyMemberDef (Python.h has it from 3.12) */
+#include <stdint.h>
+#include <time.h>
+/* NOTE: NumPy's headers only for the layout of ndarray and dtype objects (their inline field
+ * readers: PyArray_NDIM, _DIMS, _DATA, _FLAGS, _DESCR, and a dtype's type_num and byteorder,
+ * the same in NumPy 1.x and 2.x): no import_array(), no call into NumPy's C API. */
+#define NPY_NO_DEPRECATED_API NPY_1_7_API_VERSION
+#include <numpy/ndarraytypes.h>
 
 /* The interface version: bump it whenever configure()'s arguments or the raw tuples change. */
 #define FASTREC_API 4
@@ -29,6 +36,7 @@ static struct {
     PyTypeObject *tensor;       /* graphlab.Tensor */
     PyTypeObject *ndarray;      /* numpy.ndarray */
     PyTypeObject *leaf;         /* _values.Leaf */
+    PyTypeObject *pass;         /* _store.Pass */
     PyObject *clock;            /* time.perf_counter */
     PyObject *py_on_op;         /* _observers.on_op: the reference, and the slow path */
     PyObject *py_on_backward;   /* _backward.on_backward */
@@ -51,10 +59,13 @@ static struct {
     int ready;
 } R;
 
-static PyObject *S_current, *S_ops_ok, *S_open, *S_raw, *S_max_events, *S_index, *S_vid_of,
+static PyObject *S_current, *S_dict, *S_ops_ok, *S_open, *S_raw, *S_max_events, *S_index, *S_vid_of,
     *S_params, *S_stack, *S_calls, *S_level, *S_timing, *S_last_t, *S_grad_fn, *S_trace,
     *S_version, *S_value, *S_data, *S_device, *S_requires_grad, *S_shape, *S_dtype, *S_param,
-    *S_aliases, *S_reuse, *S_backward_seen, *S_auto, *S_name, *S_reused;
+    *S_aliases, *S_reuse, *S_backward_seen, *S_auto, *S_name, *S_reused, *S_roots,
+    *S_level_name, *S_thread, *S_tail, *S_enabled, *S_events_, *S_pass_, *S_meta_, *S_later_,
+    *S_stamp, *S_table, *S_shared, *S_ring, *S_ring_lock, *S_changes, *S_maxlen, *S_append,
+    *S_acquire, *S_release, *S_name_dunder, *S_cuda_marks, *S_pending;
 
 /* ----- slots read in place -------------------------------------------------------------------
  *
@@ -77,7 +88,9 @@ static Slot SL_p_ops_ok, SL_p_open, SL_p_raw, SL_p_max_events, SL_p_level, SL_p_
     SL_p_vid_of, SL_p_params, SL_p_stack, SL_p_timing, SL_p_last_t, SL_p_backward_seen,
     SL_p_auto, SL_p_reused, SL_t_grad_fn, SL_t_data, SL_t_version, SL_t_requires_grad,
     SL_t_device, SL_op_trace, SL_version_value, SL_leaf_requires_grad, SL_leaf_param,
-    SL_leaf_aliases;
+    SL_leaf_aliases, SL_p_roots, SL_p_level_name, SL_p_thread, SL_p_tail, SL_o_enabled,
+    SL_o_level, SL_o_timing, SL_o_max_events, SL_tr_events, SL_tr_pass, SL_tr_meta, SL_tr_later,
+    SL_tb_stamp, SL_tb_table, SL_tb_shared;
 
 #ifndef Py_T_OBJECT_EX
 #define Py_T_OBJECT_EX 16
@@ -178,8 +191,16 @@ static PyObject *deref(PyObject *ref) {
 #endif
 }
 
-/* time.perf_counter() as a double; -1.0 with an exception set on error */
+/* time.perf_counter() as a double; -1.0 with an exception set on error. NOTE: on Linux
+ * perf_counter is CLOCK_MONOTONIC in nanoseconds, divided by 1e9: read here without a call
+ * into Python or a float object per reading (the Python observers' readings, and Pass's
+ * last_t, come from the same clock). */
 static double now(void) {
+#if defined(__linux__) && defined(CLOCK_MONOTONIC)
+    struct timespec ts;
+    if (clock_gettime(CLOCK_MONOTONIC, &ts) == 0)
+        return (double)((int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec) / 1e9;
+#endif
     PyObject *t = PyObject_CallNoArgs(R.clock);
     if (t == NULL) return -1.0;
     double d = PyFloat_AsDouble(t);
@@ -202,7 +223,8 @@ static PyObject *seconds_since_last(PyObject *p, double t) {
 
 /* p.last_t = perf_counter() */
 static int stamp(PyObject *p) {
-    PyObject *t = PyObject_CallNoArgs(R.clock);
+    double d = now();
+    PyObject *t = d == -1.0 && PyErr_Occurred() ? NULL : PyFloat_FromDouble(d);
     if (t == NULL) return -1;
     int r = sset(p, &SL_p_last_t, t);
     Py_DECREF(t);
@@ -343,28 +365,89 @@ static void moments_f64(const double *x, Py_ssize_t n, double *lo, double *hi, d
  * least one element, all finite, into m[0..3]: 1 when done; 0 for anything else (NaN or Inf
  * inside, sums past what the dtype holds, another dtype or layout, no elements), where NumPy's
  * code must take it. */
-static int moments_of(PyObject *a, double m[4]) {
-    if (R.ndarray == NULL || Py_TYPE(a) != R.ndarray) return 0;
-    Py_buffer view;
-    if (PyObject_GetBuffer(a, &view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0) {
-        PyErr_Clear();
-        return 0;
+/* The sum of squares of x[0..n) as moments_f32 sums them (the same lanes, blocks and order),
+ * for a gradient's norm, which needs nothing else. NOTE: written with vector types: GCC
+ * vectorizes the plain loop the wrong way round (across blocks, with shuffles). */
+#if defined(__GNUC__)
+typedef float f32x8 __attribute__((vector_size(32)));
+
+MULTIVERSION
+static double squares_f32(const float *x, Py_ssize_t n) {
+    double Q = 0;
+    Py_ssize_t i = 0;
+    while (i + LANES <= n) {
+        f32x8 a = {0}, b = {0}, u, v;
+        Py_ssize_t end = i + BLOCK < n ? i + BLOCK : n;
+        for (; i + LANES <= end; i += LANES) {
+            memcpy(&u, x + i, sizeof u); /* NOTE: unaligned loads */
+            memcpy(&v, x + i + 8, sizeof v);
+            a += u * u;
+            b += v * v;
+        }
+        for (int k = 0; k < 8; k++) Q += a[k];
+        for (int k = 0; k < 8; k++) Q += b[k];
     }
-    const char *f = view.format ? view.format : "B";
-    if (*f == '<' || *f == '=' || *f == '@') f++;
-    int done = 0;
-    if (f[0] == 'f' && f[1] == 0 && view.itemsize == 4 && view.len >= 4) {
-        moments_f32((const float *)view.buf, view.len / 4, &m[0], &m[1], &m[2], &m[3]);
+    for (; i < n; i++) Q += (double)x[i] * x[i];
+    return Q;
+}
+#else
+static double squares_f32(const float *x, Py_ssize_t n) {
+    double m[4];
+    moments_f32(x, n, &m[0], &m[1], &m[2], &m[3]);
+    return m[3];
+}
+#endif
+
+/* The dtype number (NPY_FLOAT or NPY_DOUBLE) and size of a NumPy array the kernels read: an
+ * exact ndarray, C-contiguous, aligned, in native byte order, with at least one element; 0
+ * for anything else. */
+static int float_array(PyObject *a, Py_ssize_t *n) {
+    if (R.ndarray == NULL || Py_TYPE(a) != R.ndarray) return 0;
+    PyArrayObject *arr = (PyArrayObject *)a;
+    const int layout = NPY_ARRAY_C_CONTIGUOUS | NPY_ARRAY_ALIGNED;
+    if ((PyArray_FLAGS(arr) & layout) != layout || !PyArray_ISNOTSWAPPED(arr)) return 0;
+    int type = PyArray_DESCR(arr)->type_num;
+    if (type != NPY_FLOAT && type != NPY_DOUBLE) return 0;
+    *n = 1;
+    for (int i = 0, nd = PyArray_NDIM(arr); i < nd; i++) *n *= PyArray_DIMS(arr)[i];
+    return *n >= 1 ? type : 0;
+}
+
+static int moments_of(PyObject *a, double m[4]) {
+    Py_ssize_t n;
+    int type = float_array(a, &n), done = 0;
+    if (type == NPY_FLOAT) {
+        moments_f32((const float *)PyArray_DATA((PyArrayObject *)a), n, &m[0], &m[1], &m[2],
+                    &m[3]);
         /* NOTE: NumPy's float32 sums overflow past FLT_MAX: its code says so (as Inf) */
         done = m[3] <= FLT_MAX && fabs(m[2]) <= FLT_MAX;
-    } else if (f[0] == 'd' && f[1] == 0 && view.itemsize == 8 && view.len >= 8) {
-        moments_f64((const double *)view.buf, view.len / 8, &m[0], &m[1], &m[2], &m[3]);
+    } else if (type == NPY_DOUBLE) {
+        moments_f64((const double *)PyArray_DATA((PyArrayObject *)a), n, &m[0], &m[1], &m[2],
+                    &m[3]);
         done = 1;
     }
-    PyBuffer_Release(&view);
     /* NOTE: a NaN never wins a comparison, so it shows only in the sums; an Inf is the min or
      * the max, or makes a sum Inf or NaN */
     return done && isfinite(m[0]) && isfinite(m[1]) && isfinite(m[2]) && isfinite(m[3]);
+}
+
+/* The squared norm of a float32 array in *sq, the same value as moments_of's m[3]: 1 when done;
+ * 0 where moments_of would say 0 (a NaN or Inf inside makes the sum of squares NaN or Inf, and
+ * values whose squares pass FLT_MAX are the only ones whose sums can), or for another array. */
+static int squares_of(PyObject *a, double *sq) {
+    Py_ssize_t n;
+    double m[4];
+    switch (float_array(a, &n)) {
+    case NPY_FLOAT:
+        *sq = squares_f32((const float *)PyArray_DATA((PyArrayObject *)a), n);
+        return isfinite(*sq) && *sq <= FLT_MAX;
+    case NPY_DOUBLE:
+        if (!moments_of(a, m)) return 0;
+        *sq = m[3];
+        return 1;
+    default:
+        return 0;
+    }
 }
 
 /* moments(a) -> (min, max, sum, sum of squares), or None (see moments_of) */
@@ -451,17 +534,54 @@ static int shareable_refs(PyObject *t) {
 }
 
 /* a.shape, shared */
-static PyObject *shape_of(PyObject *a) {
+static PyObject *shape_by_getattr(PyObject *a) {
     PyObject *shape = PyObject_GetAttr(a, S_shape);
     if (shape == NULL || !PyTuple_CheckExact(shape)) return shape;
     return share(shape);
+}
+
+/* The shared shapes of NumPy arrays by their dimensions, so that an event does not make a
+ * shape tuple, hash it and look it up in ``shared`` (a direct-mapped cache: a slot holds the
+ * last shape that hashed there). */
+#define SHAPES 512 /* a power of two */
+#define SHAPE_NDIM 6
+static struct {
+    int nd;
+    npy_intp dims[SHAPE_NDIM];
+    PyObject *tuple;
+} shapes[SHAPES];
+
+/* a.shape of a NumPy array (an exact ndarray), shared */
+static PyObject *shape_of(PyObject *a) {
+    if (Py_TYPE(a) != R.ndarray || PyArray_NDIM((PyArrayObject *)a) > SHAPE_NDIM)
+        return shape_by_getattr(a);
+    int nd = PyArray_NDIM((PyArrayObject *)a);
+    const npy_intp *dims = PyArray_DIMS((PyArrayObject *)a);
+    uint64_t h = (uint64_t)nd;
+    for (int i = 0; i < nd; i++) h = (h ^ (uint64_t)dims[i]) * 0x100000001b3ULL;
+    size_t at = (size_t)(h ^ (h >> 32)) & (SHAPES - 1);
+    if (shapes[at].tuple != NULL && shapes[at].nd == nd &&
+        memcmp(shapes[at].dims, dims, (size_t)nd * sizeof(npy_intp)) == 0)
+        return Py_NewRef(shapes[at].tuple);
+    PyObject *shape = shape_by_getattr(a);
+    if (shape == NULL || !PyTuple_CheckExact(shape)) return shape;
+    shapes[at].nd = nd;
+    if (nd > 0) memcpy(shapes[at].dims, dims, (size_t)nd * sizeof(npy_intp));
+    Py_XSETREF(shapes[at].tuple, Py_NewRef(shape));
+    return shape;
+}
+
+/* a.dtype of a NumPy array (an exact ndarray: the dtype object it holds) */
+static PyObject *dtype_of(PyObject *a) {
+    if (Py_TYPE(a) != R.ndarray) return PyObject_GetAttr(a, S_dtype);
+    return Py_NewRef((PyObject *)PyArray_DESCR((PyArrayObject *)a));
 }
 
 /* The ArrayConst _values.operand made before for a NumPy array of this dtype and shape
  * (_values._array_consts), or NULL (no error) when there is none: operand() decides. */
 static PyObject *known_array_const(PyObject *a) {
     if (PyDict_GET_SIZE(R.array_consts) == 0) return NULL;
-    PyObject *dtype = PyObject_GetAttr(a, S_dtype);
+    PyObject *dtype = dtype_of(a);
     PyObject *shape = dtype ? shape_of(a) : NULL;
     PyObject *key = shape ? PyTuple_Pack(2, dtype, shape) : NULL;
     Py_XDECREF(dtype);
@@ -542,11 +662,54 @@ done:
     return result;
 }
 
-/* The scope of a non-empty module stack from _scopes._scope_cache (keyed as scope_of keys it:
- * the module's id for one module, the tuple of ids for more), checked against the live stack;
- * scope_of itself on a miss. */
+/* Whether weak reference ``ref`` points at ``obj`` (alive) */
+static int refers_to(PyObject *ref, PyObject *obj) {
+    if (!PyWeakref_Check(ref)) return 0;
+#if PY_VERSION_HEX >= 0x030D0000
+    PyObject *o;
+    if (PyWeakref_GetRef(ref, &o) < 0) {
+        PyErr_Clear();
+        return 0;
+    }
+    Py_XDECREF(o); /* NOTE: only compared; obj itself is alive */
+    return o == obj;
+#else
+    return PyWeakref_GET_OBJECT(ref) == obj;
+#endif
+}
+
+/* The scopes of recent module stacks by the modules' addresses, in front of _scopes._scope_cache
+ * (whose key, ids as ints or a tuple of them, costs allocations and a hash per op): a slot keeps
+ * an entry of that cache, (weakrefs of the stack's modules, scope), and a hit is checked
+ * against the live stack through the weakrefs, as scope_of checks its own hits. */
+#define SCOPES 256 /* a power of two */
+#define SCOPE_DEPTH 8
+static struct {
+    Py_ssize_t n;
+    PyObject *modules[SCOPE_DEPTH]; /* addresses only: compared, never dereferenced */
+    PyObject *entry;                /* (weakrefs, scope) */
+} scopes[SCOPES];
+
+/* The scope of a non-empty module stack: from ``scopes``, else from _scopes._scope_cache (keyed
+ * as scope_of keys it: the module's id for one module, the tuple of ids for more) checked
+ * against the live stack, else scope_of itself. */
 static PyObject *scope_for(PyObject *stack) {
     Py_ssize_t n = PyList_GET_SIZE(stack);
+    size_t at = 0;
+    if (n <= SCOPE_DEPTH) {
+        uint64_t h = (uint64_t)n;
+        for (Py_ssize_t i = 0; i < n; i++)
+            h = (h ^ (uint64_t)(uintptr_t)PyList_GET_ITEM(stack, i)) * 0x100000001b3ULL;
+        at = (size_t)(h ^ (h >> 32)) & (SCOPES - 1);
+        if (scopes[at].entry != NULL && scopes[at].n == n) {
+            PyObject *refs = PyTuple_GET_ITEM(scopes[at].entry, 0);
+            int hit = 1;
+            for (Py_ssize_t i = 0; i < n && hit; i++)
+                hit = scopes[at].modules[i] == PyList_GET_ITEM(stack, i) &&
+                      refers_to(PyTuple_GET_ITEM(refs, i), PyList_GET_ITEM(stack, i));
+            if (hit) return Py_NewRef(PyTuple_GET_ITEM(scopes[at].entry, 1));
+        }
+    }
     PyObject *key;
     if (n == 1) {
         key = PyLong_FromVoidPtr(PyList_GET_ITEM(stack, 0));
@@ -566,16 +729,15 @@ static PyObject *scope_for(PyObject *stack) {
         PyTuple_CheckExact(PyTuple_GET_ITEM(e, 0)) && PyTuple_GET_SIZE(PyTuple_GET_ITEM(e, 0)) == n) {
         PyObject *refs = PyTuple_GET_ITEM(e, 0);
         int hit = 1;
-        for (Py_ssize_t i = 0; i < n && hit; i++) {
-            PyObject *m = deref(PyTuple_GET_ITEM(refs, i));
-            if (m == NULL) return NULL;
-            hit = m == PyList_GET_ITEM(stack, i);
-            Py_DECREF(m);
-        }
+        for (Py_ssize_t i = 0; i < n && hit; i++)
+            hit = refers_to(PyTuple_GET_ITEM(refs, i), PyList_GET_ITEM(stack, i));
         if (hit) {
-            PyObject *scope = PyTuple_GET_ITEM(e, 1);
-            Py_INCREF(scope);
-            return scope;
+            if (n <= SCOPE_DEPTH) {
+                scopes[at].n = n;
+                for (Py_ssize_t i = 0; i < n; i++) scopes[at].modules[i] = PyList_GET_ITEM(stack, i);
+                Py_XSETREF(scopes[at].entry, Py_NewRef(e));
+            }
+            return Py_NewRef(PyTuple_GET_ITEM(e, 1));
         }
     }
     return PyObject_CallOneArg(R.scope_of, stack);
@@ -808,7 +970,7 @@ static int record_op(PyObject *p, PyObject *op, PyObject *args, PyObject *attrs,
     items = attr_items(attrs);
     seconds = items ? seconds_since_last(p, t) : NULL;
     shape = seconds ? shape_of(data) : NULL;
-    dtype = shape ? PyObject_GetAttr(data, S_dtype) : NULL;
+    dtype = shape ? dtype_of(data) : NULL;
     device = dtype ? sget(out, &SL_t_device) : NULL;
     rg = device ? sget(out, &SL_t_requires_grad) : NULL;
     if (rg == NULL) goto done;
@@ -854,10 +1016,48 @@ static PyObject *not_configured(void) {
     return NULL;
 }
 
+#if defined(_MSC_VER)
+#define THREAD_LOCAL __declspec(thread)
+#else
+#define THREAD_LOCAL _Thread_local
+#endif
+
+/* This thread's dict of _store.tls (a threading.local, where ``tls.current`` lives), found
+ * once per thread state: ``tls.current`` through getattr costs a lookup of the thread's dict,
+ * a type lookup and a dict lookup on every event. Borrowed: the local keeps the dict as long as
+ * the thread state lives, and it is looked up again for another thread state (the id of a
+ * thread state is never reused: a foreign thread that drops its thread state between calls
+ * gets a new one) or after configure(). */
+static THREAD_LOCAL PyObject *tls_dict;
+static THREAD_LOCAL uint64_t tls_dict_state;  /* PyThreadState_GetID of its thread state */
+static THREAD_LOCAL uint64_t tls_dict_config; /* the configure() it was found under */
+static uint64_t configured;                   /* configure() calls so far */
+
+/* tls.current (a new reference; NULL with an exception on error) */
+static PyObject *tls_current(void) {
+    uint64_t state = PyThreadState_GetID(PyThreadState_Get());
+    if (tls_dict == NULL || tls_dict_state != state || tls_dict_config != configured) {
+        PyObject *d = PyObject_GetAttr(R.tls, S_dict);
+        if (d == NULL) return NULL;
+        int usable = PyDict_CheckExact(d);
+        Py_DECREF(d); /* NOTE: the local holds it (see above) */
+        if (!usable) {
+            tls_dict = NULL;
+            return PyObject_GetAttr(R.tls, S_current);
+        }
+        tls_dict = d;
+        tls_dict_state = state;
+        tls_dict_config = configured;
+    }
+    PyObject *p = PyDict_GetItemWithError(tls_dict, S_current); /* borrowed */
+    if (p == NULL) return PyErr_Occurred() ? NULL : PyObject_GetAttr(R.tls, S_current);
+    return Py_NewRef(p);
+}
+
 /* The pass receiving this thread's events if its flag ``flag`` is set, else NULL with no error
  * (a new reference; NULL with an exception on error). */
 static PyObject *current_pass(const Slot *flag) {
-    PyObject *p = PyObject_GetAttr(R.tls, S_current);
+    PyObject *p = tls_current();
     if (p == NULL) return NULL;
     if (p == Py_None) {
         Py_DECREF(p);
@@ -932,8 +1132,8 @@ static int param_grads(PyObject *p, PyObject *uses, PyObject *in_grads, PyObject
         PyObject *g = PyTuple_GET_ITEM(in_grads, i), *sq = PyList_GET_ITEM(norms, i);
         if (sq == Py_None) {
             sq = NULL;
-            double m[4];
-            if (moments_of(g, m)) sq = PyFloat_FromDouble(m[3]);
+            double q;
+            if (squares_of(g, &q)) sq = PyFloat_FromDouble(q);
             else sq = PyObject_CallOneArg(R.norm, g); /* NaN, float16, strided...: NumPy's */
             if (sq == NULL) goto fail;
             PyList_SetItem(norms, i, sq); /* steals sq; norms holds it below */
@@ -1099,6 +1299,356 @@ static PyObject *fast_on_backward(PyObject *self, PyObject *const *a, Py_ssize_t
     return settle(p, record_backward(p, a[0], a[1], a[2]), R.py_on_backward, a, n);
 }
 
+/* ----- the top-level observer -----------------------------------------------------------------
+ *
+ * recorder._on_top_level is the reference. A top-level module call that starts a new step (the
+ * always-on pass open on this thread has run backward) closes that pass and opens the next one:
+ * Pass.close, Pass(...), Pass.add_root, Trace._live and recorder._push, step for step, for the
+ * common case -- the old pass holds nothing on a GPU, has no module-call frames and nothing
+ * waits in _store.unsettled; the module's parameter names are known and its tree unchanged (see
+ * ``roots`` below). Everything else (the first pass of a thread, record() blocks, a call that
+ * continues the open pass, recording switched off) is decided before anything is written and
+ * goes to the Python observer whole.
+ */
+
+static struct {
+    PyObject *py_on_top_level;  /* recorder._on_top_level */
+    PyObject *options;          /* recorder._options */
+    PyObject *recorder_globals; /* recorder.__dict__, where _ring and _ring_lock live */
+    PyObject *open_auto;        /* _store.open_auto */
+    PyObject *unsettled;        /* _store.unsettled */
+    PyObject *indices;          /* _store._indices */
+    PyObject *level_of;         /* _store._LEVEL_OF */
+    PyObject *registry_globals; /* nn.modules._registry.__dict__, where _changes lives */
+    PyObject *tables;           /* _scopes._tables: id(root module) -> _Table */
+    PyTypeObject *trace;        /* trace.Trace */
+    PyTypeObject *pass;         /* _store.Pass */
+    int ready;
+} T;
+
+/* The parameter names of recent root modules, as Pass.add_root gets them from _scopes.param_table:
+ * a slot holds a root whose _Table was valid when _registry.changes() was ``stamp`` and not
+ * shared (no module reachable by two paths). While the count has not moved no module tree
+ * changed anywhere, so the table holds -- the check _Table.valid makes first. */
+#define ROOTS 16 /* a power of two */
+static struct {
+    PyObject *module; /* the address, only compared (``ref`` says whether it is alive) */
+    PyObject *ref;    /* weakref to the module */
+    long long stamp;
+    PyObject *table;
+    PyObject *name; /* type(module).__name__ */
+} roots[ROOTS];
+
+static size_t root_slot(PyObject *module) {
+    uint64_t h = (uint64_t)(uintptr_t)module * 0x9e3779b97f4a7c15ULL;
+    return (size_t)(h >> 32) & (ROOTS - 1);
+}
+
+/* _registry.changes(); -1 with an exception on error */
+static long long registry_changes(void) {
+    PyObject *c = PyDict_GetItemWithError(T.registry_globals, S_changes); /* borrowed */
+    if (c == NULL) {
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_RuntimeError, "graphlab.nn.modules._registry._changes is gone");
+        return -1;
+    }
+    return PyLong_AsLongLong(c);
+}
+
+/* After the Python observer handled a top-level call of ``module``: remember the module's
+ * parameter table if _scopes holds one that is valid now (its stamp is the current count, so
+ * _Table.valid took its fast check or has just checked the tree) and not shared. */
+static int remember_root(PyObject *module, long long changes) {
+    size_t at = root_slot(module);
+    if (roots[at].module == module && roots[at].stamp == changes && refers_to(roots[at].ref, module))
+        return 0;
+    PyObject *key = PyLong_FromVoidPtr(module);
+    if (key == NULL) return -1;
+    PyObject *e = PyDict_GetItemWithError(T.tables, key); /* borrowed */
+    Py_DECREF(key);
+    if (e == NULL) return PyErr_Occurred() ? -1 : 0;
+    Py_INCREF(e);
+    int rc = -1;
+    PyObject *stamp = NULL, *shared = NULL, *table = NULL, *ref = NULL, *name = NULL;
+    if ((stamp = sget(e, &SL_tb_stamp)) == NULL || (shared = sget(e, &SL_tb_shared)) == NULL ||
+        (table = sget(e, &SL_tb_table)) == NULL)
+        goto done;
+    rc = 0;
+    if (!PyLong_CheckExact(stamp) || shared != Py_False || !PyDict_CheckExact(table)) goto done;
+    long long at_stamp = PyLong_AsLongLong(stamp);
+    if (at_stamp == -1 && PyErr_Occurred()) {
+        rc = -1;
+        goto done;
+    }
+    if (at_stamp != changes) goto done;
+    rc = -1;
+    if ((ref = PyWeakref_NewRef(module, NULL)) == NULL) goto done;
+    if ((name = PyObject_GetAttr((PyObject *)Py_TYPE(module), S_name_dunder)) == NULL) goto done;
+    roots[at].module = module;
+    roots[at].stamp = changes;
+    Py_XSETREF(roots[at].ref, Py_NewRef(ref));
+    Py_XSETREF(roots[at].table, Py_NewRef(table));
+    Py_XSETREF(roots[at].name, Py_NewRef(name));
+    rc = 0;
+done:
+    Py_XDECREF(stamp);
+    Py_XDECREF(shared);
+    Py_XDECREF(table);
+    Py_XDECREF(ref);
+    Py_XDECREF(name);
+    Py_DECREF(e);
+    return rc;
+}
+
+/* recorder._push(trace): append to the ring under its lock (the ring is replaced when ``keep``
+ * changes, under the same lock) */
+static int push_trace(PyObject *trace) {
+    PyObject *lock = PyDict_GetItemWithError(T.recorder_globals, S_ring_lock); /* borrowed */
+    if (lock == NULL) {
+        if (!PyErr_Occurred()) PyErr_SetString(PyExc_RuntimeError, "recorder._ring_lock is gone");
+        return -1;
+    }
+    Py_INCREF(lock);
+    PyObject *r = PyObject_CallMethodNoArgs(lock, S_acquire);
+    if (r == NULL) {
+        Py_DECREF(lock);
+        return -1;
+    }
+    Py_DECREF(r);
+    int rc = -1;
+    PyObject *ring = PyDict_GetItemWithError(T.recorder_globals, S_ring); /* borrowed */
+    PyObject *maxlen = ring ? PyObject_GetAttr(ring, S_maxlen) : NULL;
+    if (maxlen != NULL) {
+        int keep = PyObject_IsTrue(maxlen);
+        Py_DECREF(maxlen);
+        if (keep > 0) {
+            r = PyObject_CallMethodOneArg(ring, S_append, trace);
+            Py_XDECREF(r);
+            rc = r == NULL ? -1 : 0;
+        } else {
+            rc = keep;
+        }
+    } else if (ring == NULL && !PyErr_Occurred()) {
+        PyErr_SetString(PyExc_RuntimeError, "recorder._ring is gone");
+    }
+    /* NOTE: released whatever happened, keeping an error raised above */
+    PyObject *type, *value, *tb;
+    PyErr_Fetch(&type, &value, &tb);
+    r = PyObject_CallMethodNoArgs(lock, S_release);
+    Py_DECREF(lock);
+    if (r == NULL) {
+        Py_XDECREF(type);
+        Py_XDECREF(value);
+        Py_XDECREF(tb);
+        return -1;
+    }
+    Py_DECREF(r);
+    PyErr_Restore(type, value, tb);
+    return rc;
+}
+
+/* A new always-on Pass, as Pass(True, level, timing, max_events, stack) then add_root(module)
+ * make it for a root of ``roots`` (slot ``at``); NULL with an exception on error. */
+static PyObject *new_pass(PyObject *stack, PyObject *thread, PyObject *level_name,
+                          PyObject *level, PyObject *timing, PyObject *max_events, size_t at) {
+    PyObject *q = T.pass->tp_alloc(T.pass, 0);
+    if (q == NULL) return NULL;
+    PyObject *index = PyIter_Next(T.indices);
+    PyObject *raw = index ? PyList_New(0) : NULL;
+    PyObject *vid_of = raw ? PyDict_New() : NULL;
+    PyObject *names = vid_of ? PyList_New(1) : NULL;
+    double t = names ? now() : -1.0;
+    PyObject *last_t = t == -1.0 && PyErr_Occurred() ? NULL : names ? PyFloat_FromDouble(t) : NULL;
+    int bad = last_t == NULL;
+    if (!bad) {
+        PyList_SET_ITEM(names, 0, Py_NewRef(roots[at].name));
+        struct {
+            const Slot *slot;
+            PyObject *value;
+        } fields[] = {
+            {&SL_p_index, index},         {&SL_p_raw, raw},
+            {&SL_p_stack, stack},         {&SL_p_vid_of, vid_of},
+            {&SL_p_params, roots[at].table}, {&SL_p_roots, names},
+            {&SL_p_auto, Py_True},        {&SL_p_level_name, level_name},
+            {&SL_p_level, level},         {&SL_p_timing, timing},
+            {&SL_p_max_events, max_events}, {&SL_p_open, Py_True},
+            {&SL_p_ops_ok, Py_True},      {&SL_p_backward_seen, Py_False},
+            {&SL_p_reused, Py_None},      {&SL_p_calls, Py_None},
+            {&SL_p_tail, Py_None},        {&SL_p_thread, thread},
+            {&SL_p_last_t, last_t},
+        };
+        for (size_t i = 0; !bad && i < sizeof(fields) / sizeof(fields[0]); i++)
+            bad = sset(q, fields[i].slot, fields[i].value) < 0;
+    }
+    Py_XDECREF(index);
+    Py_XDECREF(raw);
+    Py_XDECREF(vid_of);
+    Py_XDECREF(names);
+    Py_XDECREF(last_t);
+    if (bad) Py_CLEAR(q);
+    return q;
+}
+
+/* Trace._live(p) */
+static PyObject *live_trace(PyObject *p) {
+    PyObject *t = T.trace->tp_alloc(T.trace, 0);
+    if (t == NULL) return NULL;
+    if (sset(t, &SL_tr_events, Py_None) < 0 || sset(t, &SL_tr_meta, Py_None) < 0 ||
+        sset(t, &SL_tr_later, Py_None) < 0 || sset(t, &SL_tr_pass, p) < 0)
+        Py_CLEAR(t);
+    return t;
+}
+
+/* Start the next step's pass for a top-level call of ``module`` when ``p``, this thread's
+ * current pass, ends a step the common way: 0 when done, 1 when the Python observer must take
+ * the whole call (decided before anything is written), -1 on error. */
+static int next_step(PyObject *p, PyObject *module) {
+    if (Py_TYPE(p) != T.pass) return 1; /* None: the first pass of this thread */
+    int on;
+    if ((on = strue(p, &SL_p_open)) <= 0) return on < 0 ? -1 : 1; /* closed: Python's rules */
+    if ((on = strue(p, &SL_p_auto)) <= 0) return on < 0 ? -1 : 1;  /* inside record() */
+    if ((on = strue(p, &SL_p_backward_seen)) <= 0) return on < 0 ? -1 : 1; /* may continue */
+    if ((on = strue(T.options, &SL_o_enabled)) <= 0) return on < 0 ? -1 : 1;
+    if (PyList_GET_SIZE(T.unsettled) > 0) return 1;
+    for (int i = 0; i < 2; i++) { /* NOTE: work on a GPU: Pass.close decides what to do */
+        PyObject *v = get_optional(p, i ? S_pending : S_cuda_marks);
+        if (v == NULL) return -1;
+        on = v != Py_None;
+        Py_DECREF(v);
+        if (on) return 1;
+    }
+    if (tls_dict == NULL) return 1; /* NOTE: tls.current is not in a dict of its own here */
+    long long changes = registry_changes();
+    if (changes == -1 && PyErr_Occurred()) return -1;
+    size_t at = root_slot(module);
+    if (roots[at].module != module || roots[at].stamp != changes || !refers_to(roots[at].ref, module))
+        return 1;
+
+    int rc = -1;
+    PyObject *calls = NULL, *stack = NULL, *thread = NULL, *level_name = NULL, *timing = NULL,
+             *max_events = NULL, *q = NULL, *trace = NULL;
+    if ((calls = sget(p, &SL_p_calls)) == NULL || (stack = sget(p, &SL_p_stack)) == NULL ||
+        (thread = sget(p, &SL_p_thread)) == NULL ||
+        (level_name = sget(T.options, &SL_o_level)) == NULL ||
+        (timing = sget(T.options, &SL_o_timing)) == NULL ||
+        (max_events = sget(T.options, &SL_o_max_events)) == NULL)
+        goto done;
+    PyObject *level = PyDict_GetItemWithError(T.level_of, level_name); /* borrowed */
+    if (level == NULL) {
+        if (!PyErr_Occurred()) rc = 1;
+        goto done;
+    }
+    if (calls != Py_None || !PyList_CheckExact(stack) || !PyLong_CheckExact(max_events)) {
+        rc = 1;
+        goto done;
+    }
+
+    /* ---- Pass.close() of the old pass */
+    PyObject *closed[] = {Py_False, Py_False, Py_None, Py_None, Py_None, Py_None, Py_None};
+    const Slot *closing[] = {&SL_p_open, &SL_p_ops_ok, &SL_p_vid_of, &SL_p_params, &SL_p_tail,
+                             &SL_p_stack, &SL_p_reused};
+    for (size_t i = 0; i < sizeof(closing) / sizeof(closing[0]); i++) {
+        if (i == 2 && PySet_Discard(T.open_auto, p) < 0) goto done;
+        if (sset(p, closing[i], closed[i]) < 0) goto done;
+    }
+
+    /* ---- the new pass, current on this thread, in the ring */
+    q = new_pass(stack, thread, level_name, level, timing, max_events, at);
+    if (q == NULL || PySet_Add(T.open_auto, q) < 0) goto done;
+    if (PyDict_SetItem(tls_dict, S_current, q) < 0) goto done; /* NOTE: found by tls_current */
+    if ((trace = live_trace(q)) == NULL || push_trace(trace) < 0) goto done;
+    rc = 0;
+done:
+    Py_XDECREF(calls);
+    Py_XDECREF(stack);
+    Py_XDECREF(thread);
+    Py_XDECREF(level_name);
+    Py_XDECREF(timing);
+    Py_XDECREF(max_events);
+    Py_XDECREF(q);
+    Py_XDECREF(trace);
+    return rc;
+}
+
+/* on_top_level(module, args, kwargs): nn.modules.module.top_level_observers hook */
+static PyObject *fast_on_top_level(PyObject *self, PyObject *const *a, Py_ssize_t n) {
+    if (!R.ready || !T.ready) return not_configured();
+    if (n != 3) {
+        PyErr_Format(PyExc_TypeError,
+                     "on_top_level() takes 3 arguments (module, args, kwargs), got %zd", n);
+        return NULL;
+    }
+    PyObject *p = tls_current();
+    if (p == NULL) return NULL;
+    int rc = next_step(p, a[0]);
+    Py_DECREF(p);
+    if (rc == 0) Py_RETURN_NONE;
+    if (rc < 0) {
+        PyObject *now_current = tls_current();
+        if (now_current == NULL) return NULL;
+        rc = report_broken(now_current);
+        Py_DECREF(now_current);
+        if (rc < 0) return NULL;
+        Py_RETURN_NONE;
+    }
+    PyObject *result = PyObject_Vectorcall(T.py_on_top_level, a, n, NULL);
+    if (result == NULL) return NULL;
+    long long changes = registry_changes();
+    if ((changes == -1 && PyErr_Occurred()) || remember_root(a[0], changes) < 0) {
+        PyErr_Clear(); /* NOTE: only a cache: the next call asks Python again */
+    }
+    return result;
+}
+
+/* configure_passes(*, ...): the objects of the top-level observer (recorder.py calls it once it
+ * has defined them) */
+static PyObject *configure_passes(PyObject *self, PyObject *args, PyObject *kwargs) {
+    static char *names[] = {"py_on_top_level", "options", "recorder_globals", "open_auto",
+                            "unsettled", "indices", "level_of", "registry_globals", "tables",
+                            "trace", "table", NULL};
+    PyObject *v[10], *table;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "$OOO!O!O!OO!O!O!O!O!", names, &v[0], &v[1],
+                                     &PyDict_Type, &v[2], &PySet_Type, &v[3], &PyList_Type, &v[4],
+                                     &v[5], &PyDict_Type, &v[6], &PyDict_Type, &v[7],
+                                     &PyDict_Type, &v[8], &PyType_Type, &v[9], &PyType_Type,
+                                     &table))
+        return NULL;
+    if (R.pass == NULL) return not_configured();
+    PyObject *options_cls = (PyObject *)Py_TYPE(v[1]);
+    struct {
+        Slot *slot;
+        PyObject *cls;
+        PyObject **name;
+    } slots[] = {
+        {&SL_o_enabled, options_cls, &S_enabled}, {&SL_o_level, options_cls, &S_level},
+        {&SL_o_timing, options_cls, &S_timing}, {&SL_o_max_events, options_cls, &S_max_events},
+        {&SL_tr_events, v[9], &S_events_},      {&SL_tr_pass, v[9], &S_pass_},
+        {&SL_tr_meta, v[9], &S_meta_},          {&SL_tr_later, v[9], &S_later_},
+        {&SL_tb_stamp, table, &S_stamp},        {&SL_tb_table, table, &S_table},
+        {&SL_tb_shared, table, &S_shared},
+    };
+    T.ready = 0;
+    for (size_t i = 0; i < sizeof(slots) / sizeof(slots[0]); i++)
+        if (slot_init(slots[i].slot, slots[i].cls, NULL, 0, slots[i].name) < 0) return NULL;
+    /* NOTE: a Trace and a Pass are made here from nothing: every slot written above must be a
+     * real slot of the class, or its __init__ is the only way to make one */
+    for (size_t i = 4; i < 8; i++)
+        if (slots[i].slot->types[0] == NULL) {
+            PyErr_SetString(PyExc_TypeError, "configure_passes: Trace keeps its fields in slots");
+            return NULL;
+        }
+    PyObject **dest[] = {&T.py_on_top_level, &T.options, &T.recorder_globals, &T.open_auto,
+                         &T.unsettled, &T.indices, &T.level_of, &T.registry_globals, &T.tables,
+                         (PyObject **)&T.trace};
+    for (int i = 0; i < 10; i++) {
+        Py_INCREF(v[i]);
+        Py_XSETREF(*dest[i], v[i]);
+    }
+    Py_XSETREF(T.pass, (PyTypeObject *)Py_NewRef((PyObject *)R.pass));
+    T.ready = 1;
+    Py_RETURN_NONE;
+}
+
 /* ----- configure() ---------------------------------------------------------------------------- */
 
 static PyObject *configure(PyObject *self, PyObject *args, PyObject *kwargs) {
@@ -1118,6 +1668,7 @@ static PyObject *configure(PyObject *self, PyObject *args, PyObject *kwargs) {
         return NULL;
     PyObject *tensor = v[1];
     Py_XSETREF(R.leaf, (PyTypeObject *)Py_NewRef(leaf));
+    Py_XSETREF(R.pass, (PyTypeObject *)Py_NewRef(pass));
     struct {
         Slot *slot;
         PyObject *cls, *also;
@@ -1139,6 +1690,10 @@ static PyObject *configure(PyObject *self, PyObject *args, PyObject *kwargs) {
         {&SL_p_backward_seen, pass, NULL, 0, &S_backward_seen},
         {&SL_p_auto, pass, NULL, 0, &S_auto},
         {&SL_p_reused, pass, NULL, 0, &S_reused},
+        {&SL_p_roots, pass, NULL, 0, &S_roots},
+        {&SL_p_level_name, pass, NULL, 0, &S_level_name},
+        {&SL_p_thread, pass, NULL, 0, &S_thread},
+        {&SL_p_tail, pass, NULL, 0, &S_tail},
         {&SL_t_grad_fn, tensor, parameter, 0, &S_grad_fn},
         {&SL_t_data, tensor, parameter, 0, &S_data},
         {&SL_t_version, tensor, parameter, 0, &S_version},
@@ -1164,6 +1719,7 @@ static PyObject *configure(PyObject *self, PyObject *args, PyObject *kwargs) {
         Py_INCREF(v[i]);
         Py_XSETREF(*slots[i], v[i]);
     }
+    configured++;
     R.ready = 1;
     Py_RETURN_NONE;
 }
@@ -1177,6 +1733,13 @@ static PyMethodDef methods[] = {
      "all finite, in one pass; None otherwise (see _stats.summary)."},
     {"on_op", (PyCFunction)(void (*)(void))fast_on_op, METH_FASTCALL,
      "on_op(op, args, attrs, out): record one op applied (see _observers.on_op)."},
+    {"configure_passes", (PyCFunction)(void (*)(void))configure_passes,
+     METH_VARARGS | METH_KEYWORDS,
+     "configure_passes(*, py_on_top_level, options, ...): the top-level observer's objects "
+     "(graphlab.trace.recorder calls it once)."},
+    {"on_top_level", (PyCFunction)(void (*)(void))fast_on_top_level, METH_FASTCALL,
+     "on_top_level(module, args, kwargs): a top-level module call (see "
+     "recorder._on_top_level)."},
     {"on_backward", (PyCFunction)(void (*)(void))fast_on_backward, METH_FASTCALL,
      "on_backward(node, grad, in_grads): record one graph node run in backward (see "
      "_backward.on_backward)."},
@@ -1197,6 +1760,7 @@ static struct PyModuleDef module = {
 
 PyMODINIT_FUNC PyInit__fastrec(void) {
     INTERN(S_current, "current");
+    INTERN(S_dict, "__dict__");
     INTERN(S_ops_ok, "ops_ok");
     INTERN(S_open, "open");
     INTERN(S_raw, "raw");
@@ -1225,6 +1789,28 @@ PyMODINIT_FUNC PyInit__fastrec(void) {
     INTERN(S_auto, "auto");
     INTERN(S_name, "name");
     INTERN(S_reused, "reused");
+    INTERN(S_roots, "roots");
+    INTERN(S_level_name, "level_name");
+    INTERN(S_thread, "thread");
+    INTERN(S_tail, "tail");
+    INTERN(S_enabled, "enabled");
+    INTERN(S_events_, "_events");
+    INTERN(S_pass_, "_pass");
+    INTERN(S_meta_, "_meta");
+    INTERN(S_later_, "_later");
+    INTERN(S_stamp, "stamp");
+    INTERN(S_table, "table");
+    INTERN(S_shared, "shared");
+    INTERN(S_ring, "_ring");
+    INTERN(S_ring_lock, "_ring_lock");
+    INTERN(S_changes, "_changes");
+    INTERN(S_maxlen, "maxlen");
+    INTERN(S_append, "append");
+    INTERN(S_acquire, "acquire");
+    INTERN(S_release, "release");
+    INTERN(S_name_dunder, "__name__");
+    INTERN(S_cuda_marks, "cuda_marks");
+    INTERN(S_pending, "pending");
     if ((shared = PyDict_New()) == NULL) return NULL;
     PyObject *m = PyModule_Create(&module);
     /* NOTE: _accel.py checks this against what it expects: a build older than the Python code

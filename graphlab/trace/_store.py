@@ -76,7 +76,10 @@ class Pass:
 
     NOTE: a pass opens per top-level module call, so ``__init__`` sets only what every pass
     needs, in slots (the C observers read them in place; see ``_fastrec.c``); the rest are
-    class-level defaults until first written (into a ``__dict__`` made only then).
+    class-level defaults until first written (into a ``__dict__`` made only then). The C
+    top-level observer makes the passes of a training loop's steps without calling
+    ``__init__`` (``new_pass`` in ``_fastrec.c``): a slot added here goes there too
+    (``tests/test_trace_accel.py`` compares every slot of the passes both make).
     """
 
     __slots__ = (

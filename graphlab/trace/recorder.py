@@ -95,7 +95,7 @@ _ring_lock = threading.Lock()
 _explicit_open = 0  # record() blocks open, on any thread
 _installed = False
 _transfer_handle = None
-_installed_observers: tuple = ()  # (op observer, backward observer) installed (see _accel)
+_installed_observers: tuple = ()  # (op, backward, top-level observer) installed (see _accel)
 _scope_local = None  # nn.modules.module._scope (the thread-local module stack), set by _install
 _tls = tls
 
@@ -271,11 +271,11 @@ def _install() -> None:
 
     _scope_local = module_mod._scope
     _installed = True
-    on_op, on_backward = _installed_observers = _accel.observers()
+    on_op, on_backward, on_top_level = _installed_observers = _accel.observers(_on_top_level)
     function.op_observers.append(on_op)
     engine.backward_observers.append(on_backward)
     _transfer_handle = transfer.add_observer(_observers.on_transfer)
-    module_mod.top_level_observers.append(_on_top_level)
+    module_mod.top_level_observers.append(on_top_level)
     lazy_mod.lazy_init_observers.append(_observers.on_init)
 
 
@@ -287,11 +287,11 @@ def _uninstall() -> None:
     from ..nn.modules import module as module_mod
 
     _installed = False
-    on_op, on_backward = _installed_observers
+    on_op, on_backward, on_top_level = _installed_observers
     for lst, fn in (
         (function.op_observers, on_op),
         (engine.backward_observers, on_backward),
-        (module_mod.top_level_observers, _on_top_level),
+        (module_mod.top_level_observers, on_top_level),
         (lazy_mod.lazy_init_observers, _observers.on_init),
     ):
         with contextlib.suppress(ValueError):
@@ -315,7 +315,29 @@ def _set_accelerated(flag: bool) -> bool:
 def start() -> None:
     """Install the hooks if always-on recording is enabled (called once by ``import graphlab``,
     after ``graphlab.nn`` exists)."""
+    _configure_passes(_on_top_level)
     _update_hooks()
+
+
+def _configure_passes(on_top_level) -> None:
+    """Hand the C top-level observer (where built) what it reads and writes, and the Python
+    observer it hands every other case to (``on_top_level``: tests count its calls)."""
+    from ..nn.modules import _registry
+    from . import _scopes
+
+    _accel.configure_passes(
+        py_on_top_level=on_top_level,
+        options=_options,
+        recorder_globals=globals(),
+        open_auto=open_auto,
+        unsettled=_store.unsettled,
+        indices=_store._indices,
+        level_of=_store._LEVEL_OF,
+        registry_globals=vars(_registry),
+        tables=_scopes._tables,
+        trace=Trace,
+        table=_scopes._Table,
+    )
 
 
 # ----- when a pass starts ----------------------------------------------------------------------
@@ -325,7 +347,10 @@ def _on_top_level(module, args: tuple, kwargs: dict) -> None:
     """``top_level_observers`` hook: a module called with no module above it on this thread.
 
     NOTE: only top-level calls start passes (scopes are read from the module stack per op), so
-    the recorder listens to those alone and nested module calls keep Module's fast path.
+    the recorder listens to those alone and nested module calls keep Module's fast path. With
+    the C hooks, ``on_top_level`` in ``_fastrec.c`` takes the common case (the next step of a
+    training loop: close the pass that ran backward, open the next) and hands every other call
+    to this function, the reference.
     """
     st = _tls
     p = st.current

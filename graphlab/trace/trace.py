@@ -60,7 +60,8 @@ class Trace:
 
     @classmethod
     def _live(cls, p) -> Trace:
-        """The trace of recorder pass ``p`` (events built on first read)."""
+        """The trace of recorder pass ``p`` (events built on first read). NOTE: the C top-level
+        observer makes these too (``live_trace`` in ``_fastrec.c``): same slots, same values."""
         t = cls.__new__(cls)
         t._events = t._meta = t._later = None
         t._pass = p
