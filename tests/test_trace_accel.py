@@ -118,8 +118,7 @@ def _recorded(workload, fast: bool) -> tuple[list, list]:
     norms: list = []
     steps = [b.index - a.index for a, b in zip(new, new[1:])]  # NOTE: numbered one by one
     events = [
-        (t.roots, t.level, t.timing, t.dropped, t.interrupted, _plain(t.events, norms))
-        for t in new
+        (t.roots, t.level, t.timing, t.dropped, t.interrupted, _plain(t.events, norms)) for t in new
     ]
     assert steps == [1] * len(steps)
     return events, norms
