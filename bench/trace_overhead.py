@@ -12,8 +12,11 @@ backward, SGD step): the D2L MLP 20→256→10 at batch 256 and the digits CNN o
 ``samples/digits_cnn.py`` (``DigitsCNN``) at batch 256.
 
 Method: the four settings are measured in *interleaved rounds* (off, meta, stats, values, off,
-…), each round a short timed loop of steps after one untimed step, so slow drifts of the
-machine's load hit every setting alike. The figure per setting is the median over rounds, and
+…), each round a short timed loop of steps after untimed ones, so slow drifts of the machine's
+load hit every setting alike. The untimed steps fill the ring (``keep`` of them, plus one): the
+timed loop then drops passes of its own setting, as a training loop does, and not the ones the
+previous setting left (a "meta" round that starts by freeing eight "values" passes, tens of
+NumPy copies each, measured ~4% slower than one in steady state). The figure per setting is the median over rounds, and
 each ratio is the median over rounds of (setting / off in the same round). On a shared machine
 single rounds are noisy; the median of the paired ratios is the figure to read.
 
@@ -119,10 +122,12 @@ def time_settings(step, rounds: int, target_s: float) -> dict[str, list[float]]:
     per = max(time.perf_counter() - t0, 1e-6)
     number = max(1, int(target_s / per))
     samples: dict[str, list[float]] = {s: [] for s in SETTINGS}
+    warm = gl.set_trace_options()["keep"] + 1
     for _ in range(rounds):
         for s in SETTINGS:
             _apply(s)
-            step()  # NOTE: untimed: the first step after a switch opens the setting's first pass
+            for _ in range(warm):  # NOTE: untimed: the ring holds this setting's passes after
+                step()
             t0 = time.perf_counter()
             for _ in range(number):
                 step()

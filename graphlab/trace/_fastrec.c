@@ -1016,42 +1016,57 @@ static PyObject *not_configured(void) {
     return NULL;
 }
 
-#if defined(_MSC_VER)
-#define THREAD_LOCAL __declspec(thread)
-#else
-#define THREAD_LOCAL _Thread_local
-#endif
-
 /* This thread's dict of _store.tls (a threading.local, where ``tls.current`` lives), found
- * once per thread state: ``tls.current`` through getattr costs a lookup of the thread's dict,
- * a type lookup and a dict lookup on every event. Borrowed: the local keeps the dict as long as
- * the thread state lives, and it is looked up again for another thread state (the id of a
- * thread state is never reused: a foreign thread that drops its thread state between calls
- * gets a new one) or after configure(). */
-static THREAD_LOCAL PyObject *tls_dict;
-static THREAD_LOCAL uint64_t tls_dict_state;  /* PyThreadState_GetID of its thread state */
-static THREAD_LOCAL uint64_t tls_dict_config; /* the configure() it was found under */
-static uint64_t configured;                   /* configure() calls so far */
+ * once per thread state: ``tls.current`` through getattr costs a lookup of the thread's dict, a
+ * type lookup and a dict lookup on every event. A slot per recent thread state, keyed by its id
+ * (ids are never reused: a foreign thread that drops its thread state between calls gets a new
+ * one), holds the dict borrowed: the local keeps it as long as the thread state lives. NOTE: a
+ * global table, not C thread-local storage, whose every read in a shared library is a call
+ * (__tls_get_addr); the GIL guards it. */
+#define THREADS 16 /* a power of two */
+static struct {
+    uint64_t state; /* PyThreadState_GetID + 1 (0: empty) */
+    uint64_t config; /* the configure() it was found under */
+    PyObject *dict;
+} threads[THREADS];
+static uint64_t configured; /* configure() calls so far */
+
+/* This thread's dict of _store.tls, borrowed; NULL (no error) where it has none of its own
+ * kind (then getattr reads tls.current). */
+static PyObject *tls_dict(int *error) {
+    uint64_t state = PyThreadState_GetID(PyThreadState_Get()) + 1;
+    *error = 0;
+    size_t at = (size_t)(state * 0x9e3779b97f4a7c15ULL >> 40) & (THREADS - 1);
+    if (threads[at].state == state && threads[at].config == configured) return threads[at].dict;
+    PyObject *d = PyObject_GetAttr(R.tls, S_dict);
+    if (d == NULL) {
+        *error = 1;
+        return NULL;
+    }
+    int usable = PyDict_CheckExact(d);
+    Py_DECREF(d); /* NOTE: the local holds it (see above) */
+    threads[at].state = usable ? state : 0;
+    threads[at].config = configured;
+    threads[at].dict = usable ? d : NULL;
+    return threads[at].dict;
+}
 
 /* tls.current (a new reference; NULL with an exception on error) */
 static PyObject *tls_current(void) {
-    uint64_t state = PyThreadState_GetID(PyThreadState_Get());
-    if (tls_dict == NULL || tls_dict_state != state || tls_dict_config != configured) {
-        PyObject *d = PyObject_GetAttr(R.tls, S_dict);
-        if (d == NULL) return NULL;
-        int usable = PyDict_CheckExact(d);
-        Py_DECREF(d); /* NOTE: the local holds it (see above) */
-        if (!usable) {
-            tls_dict = NULL;
-            return PyObject_GetAttr(R.tls, S_current);
-        }
-        tls_dict = d;
-        tls_dict_state = state;
-        tls_dict_config = configured;
-    }
-    PyObject *p = PyDict_GetItemWithError(tls_dict, S_current); /* borrowed */
+    int error;
+    PyObject *d = tls_dict(&error);
+    if (error) return NULL;
+    PyObject *p = d ? PyDict_GetItemWithError(d, S_current) : NULL; /* borrowed */
     if (p == NULL) return PyErr_Occurred() ? NULL : PyObject_GetAttr(R.tls, S_current);
     return Py_NewRef(p);
+}
+
+/* tls.current = p */
+static int tls_set_current(PyObject *p) {
+    int error;
+    PyObject *d = tls_dict(&error);
+    if (error) return -1;
+    return d ? PyDict_SetItem(d, S_current, p) : PyObject_SetAttr(R.tls, S_current, p);
 }
 
 /* The pass receiving this thread's events if its flag ``flag`` is set, else NULL with no error
@@ -1323,6 +1338,7 @@ static struct {
     PyObject *tables;           /* _scopes._tables: id(root module) -> _Table */
     PyTypeObject *trace;        /* trace.Trace */
     PyTypeObject *pass;         /* _store.Pass */
+    PyObject *lock, *acquire, *release; /* recorder._ring_lock and its bound methods */
     int ready;
 } T;
 
@@ -1408,12 +1424,19 @@ static int push_trace(PyObject *trace) {
         if (!PyErr_Occurred()) PyErr_SetString(PyExc_RuntimeError, "recorder._ring_lock is gone");
         return -1;
     }
-    Py_INCREF(lock);
-    PyObject *r = PyObject_CallMethodNoArgs(lock, S_acquire);
-    if (r == NULL) {
-        Py_DECREF(lock);
-        return -1;
+    if (lock != T.lock) { /* NOTE: its bound methods, made once */
+        PyObject *acquire = PyObject_GetAttr(lock, S_acquire);
+        PyObject *release = acquire ? PyObject_GetAttr(lock, S_release) : NULL;
+        if (release == NULL) {
+            Py_XDECREF(acquire);
+            return -1;
+        }
+        Py_XSETREF(T.acquire, acquire);
+        Py_XSETREF(T.release, release);
+        Py_XSETREF(T.lock, Py_NewRef(lock));
     }
+    PyObject *r = PyObject_CallNoArgs(T.acquire);
+    if (r == NULL) return -1;
     Py_DECREF(r);
     int rc = -1;
     PyObject *ring = PyDict_GetItemWithError(T.recorder_globals, S_ring); /* borrowed */
@@ -1434,8 +1457,7 @@ static int push_trace(PyObject *trace) {
     /* NOTE: released whatever happened, keeping an error raised above */
     PyObject *type, *value, *tb;
     PyErr_Fetch(&type, &value, &tb);
-    r = PyObject_CallMethodNoArgs(lock, S_release);
-    Py_DECREF(lock);
+    r = PyObject_CallNoArgs(T.release);
     if (r == NULL) {
         Py_XDECREF(type);
         Py_XDECREF(value);
@@ -1517,7 +1539,6 @@ static int next_step(PyObject *p, PyObject *module) {
         Py_DECREF(v);
         if (on) return 1;
     }
-    if (tls_dict == NULL) return 1; /* NOTE: tls.current is not in a dict of its own here */
     long long changes = registry_changes();
     if (changes == -1 && PyErr_Occurred()) return -1;
     size_t at = root_slot(module);
@@ -1555,7 +1576,7 @@ static int next_step(PyObject *p, PyObject *module) {
     /* ---- the new pass, current on this thread, in the ring */
     q = new_pass(stack, thread, level_name, level, timing, max_events, at);
     if (q == NULL || PySet_Add(T.open_auto, q) < 0) goto done;
-    if (PyDict_SetItem(tls_dict, S_current, q) < 0) goto done; /* NOTE: found by tls_current */
+    if (tls_set_current(q) < 0) goto done;
     if ((trace = live_trace(q)) == NULL || push_trace(trace) < 0) goto done;
     rc = 0;
 done:
