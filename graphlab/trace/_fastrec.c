@@ -1,4 +1,5 @@
-/* The trace recorder's hot path in C: the op and backward observers for the common case.
+/* The trace recorder's hot path in C: the op, backward and top-level observers for the common
+ * case.
  *
  * graphlab/trace/_observers.py (on_op) and graphlab/trace/_backward.py (on_backward) are the
  * reference: this file does what they do, step for step, for an always-on or explicit pass at
@@ -9,8 +10,11 @@
  * missing from the cache, a constant operand, a deep module stack, attributes that are not
  * plain values), so each rule lives in one place. _accel.py configures this module with those
  * helpers and objects; tests/test_trace_accel.py checks that both paths record the same tuples.
+ * recorder._on_top_level is the reference of the top-level observer, which opens the passes of
+ * a training loop's steps (see its section below).
  *
- * Every function here runs with the GIL held and never releases it.
+ * Every function here runs with the GIL held and never releases it (except while waiting for
+ * the ring's lock, as recorder._push would).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -451,7 +455,7 @@ static int squares_of(PyObject *a, double *sq) {
 }
 
 /* moments(a) -> (min, max, sum, sum of squares), or None (see moments_of) */
-static PyObject *fast_moments(PyObject *self, PyObject *a) {
+static PyObject *fast_moments(PyObject *Py_UNUSED(self), PyObject *a) {
     double m[4];
     if (!moments_of(a, m)) Py_RETURN_NONE;
     return Py_BuildValue("(dddd)", m[0], m[1], m[2], m[3]);
@@ -1101,7 +1105,7 @@ static PyObject *settle(PyObject *p, int rc, PyObject *py_observer, PyObject *co
 }
 
 /* on_op(op, args, attrs, out): function.op_observers hook */
-static PyObject *fast_on_op(PyObject *self, PyObject *const *a, Py_ssize_t n) {
+static PyObject *fast_on_op(PyObject *Py_UNUSED(self), PyObject *const *a, Py_ssize_t n) {
     if (!R.ready) return not_configured();
     if (n != 4) {
         PyErr_Format(PyExc_TypeError, "on_op() takes 4 arguments (op, args, attrs, out), got %zd",
@@ -1299,7 +1303,7 @@ done:
 }
 
 /* on_backward(node, grad, in_grads): engine.backward_observers hook */
-static PyObject *fast_on_backward(PyObject *self, PyObject *const *a, Py_ssize_t n) {
+static PyObject *fast_on_backward(PyObject *Py_UNUSED(self), PyObject *const *a, Py_ssize_t n) {
     if (!R.ready) return not_configured();
     if (n != 3) {
         PyErr_Format(PyExc_TypeError,
@@ -1592,7 +1596,7 @@ done:
 }
 
 /* on_top_level(module, args, kwargs): nn.modules.module.top_level_observers hook */
-static PyObject *fast_on_top_level(PyObject *self, PyObject *const *a, Py_ssize_t n) {
+static PyObject *fast_on_top_level(PyObject *Py_UNUSED(self), PyObject *const *a, Py_ssize_t n) {
     if (!R.ready || !T.ready) return not_configured();
     if (n != 3) {
         PyErr_Format(PyExc_TypeError,
@@ -1623,7 +1627,7 @@ static PyObject *fast_on_top_level(PyObject *self, PyObject *const *a, Py_ssize_
 
 /* configure_passes(*, ...): the objects of the top-level observer (recorder.py calls it once it
  * has defined them) */
-static PyObject *configure_passes(PyObject *self, PyObject *args, PyObject *kwargs) {
+static PyObject *configure_passes(PyObject *Py_UNUSED(self), PyObject *args, PyObject *kwargs) {
     static char *names[] = {"py_on_top_level", "options", "recorder_globals", "open_auto",
                             "unsettled", "indices", "level_of", "registry_globals", "tables",
                             "trace", "table", NULL};
@@ -1672,7 +1676,7 @@ static PyObject *configure_passes(PyObject *self, PyObject *args, PyObject *kwar
 
 /* ----- configure() ---------------------------------------------------------------------------- */
 
-static PyObject *configure(PyObject *self, PyObject *args, PyObject *kwargs) {
+static PyObject *configure(PyObject *Py_UNUSED(self), PyObject *args, PyObject *kwargs) {
     static char *names[] = {"tls", "tensor", "parameter", "op", "version", "leaf", "pass_",
                             "ndarray", "clock", "py_on_op", "py_on_backward", "leaf_of",
                             "leaf_cache", "operand", "array_consts", "plain", "scope_of",
@@ -1769,9 +1773,9 @@ static PyMethodDef methods[] = {
 
 static struct PyModuleDef module = {
     PyModuleDef_HEAD_INIT, "_fastrec",
-    "The trace recorder's op and backward observers in C, for the common case (see "
+    "The trace recorder's op, backward and top-level observers in C, for the common case (see "
     "graphlab/trace/_accel.py).",
-    -1, methods,
+    -1, methods, NULL, NULL, NULL, NULL,
 };
 
 #define INTERN(var, text)                                 \
