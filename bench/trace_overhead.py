@@ -16,9 +16,10 @@ Method: the four settings are measured in *interleaved rounds* (off, meta, stats
 load hit every setting alike. The untimed steps fill the ring (``keep`` of them, plus one): the
 timed loop then drops passes of its own setting, as a training loop does, and not the ones the
 previous setting left (a "meta" round that starts by freeing eight "values" passes, tens of
-NumPy copies each, measured ~4% slower than one in steady state). The figure per setting is the median over rounds, and
-each ratio is the median over rounds of (setting / off in the same round). On a shared machine
-single rounds are noisy; the median of the paired ratios is the figure to read.
+NumPy copies each, measured ~4% slower than one in steady state). The figure per setting is
+the median over rounds, and each ratio is the median over rounds of (setting / off in the same
+round). On a shared machine single rounds are noisy; the median of the paired ratios is the
+figure to read.
 
 BLAS runs on one thread (``OPENBLAS_NUM_THREADS=1`` and friends, unless set in the environment:
 ``OPENBLAS_NUM_THREADS=2 python bench/trace_overhead.py`` to measure with more), because on a
