@@ -471,6 +471,16 @@ static PyObject *fast_moments(PyObject *Py_UNUSED(self), PyObject *a) {
  * with a copy of the same types and bits (share_plain).
  */
 
+/* A 64-bit finalizer (MurmurHash3's): the direct-mapped caches below index by its low bits,
+ * which it makes depend on every bit of the key (addresses differ in middle bits only). */
+static inline uint64_t mix64(uint64_t h) {
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ULL;
+    return h ^ (h >> 33);
+}
+
 static PyObject *shared; /* dict: tuple -> the same tuple */
 #define SHARED_MAX 8192
 
@@ -490,6 +500,48 @@ static PyObject *share(PyObject *t) {
     if (PyDict_GET_SIZE(shared) >= SHARED_MAX) PyDict_Clear(shared); /* rebuilt on demand */
     if (PyDict_SetItem(shared, t, t) < 0) PyErr_Clear();
     return t;
+}
+
+/* Shared tuples by the identities of their items, in front of ``shared``: an event's tuple of
+ * input refs (Leafs, small ints, None) and a backward step's tuple of gradient shapes (shared
+ * shape tuples) hold the very objects of the last step's, so a hit needs no hash and no
+ * comparison of the items. A slot holds a shared tuple, which keeps its items alive: their
+ * addresses cannot be reused while it is cached. */
+#define BY_ITEMS 512 /* a power of two */
+#define BY_ITEMS_N 6
+static struct {
+    Py_ssize_t n;
+    PyObject *tuple;
+} by_items[BY_ITEMS];
+
+static size_t items_slot(PyObject *t) {
+    uint64_t h = (uint64_t)PyTuple_GET_SIZE(t);
+    for (Py_ssize_t i = 0, n = PyTuple_GET_SIZE(t); i < n; i++)
+        h = mix64(h ^ (uint64_t)(uintptr_t)PyTuple_GET_ITEM(t, i));
+    return (size_t)h & (BY_ITEMS - 1);
+}
+
+/* share(t) through ``by_items`` for a tuple of at most BY_ITEMS_N items (steals ``t``) */
+static PyObject *share_items(PyObject *t) {
+    if (t == NULL || PyTuple_GET_SIZE(t) > BY_ITEMS_N) return share(t);
+    Py_ssize_t n = PyTuple_GET_SIZE(t);
+    size_t at = items_slot(t);
+    PyObject *c = by_items[at].tuple;
+    if (c != NULL && by_items[at].n == n) {
+        Py_ssize_t i = 0;
+        while (i < n && PyTuple_GET_ITEM(c, i) == PyTuple_GET_ITEM(t, i)) i++;
+        if (i == n) {
+            Py_DECREF(t);
+            return Py_NewRef(c);
+        }
+    }
+    PyObject *s = share(t);
+    if (s != NULL && PyTuple_CheckExact(s) && PyTuple_GET_SIZE(s) == n) {
+        at = items_slot(s); /* NOTE: keyed by the shared tuple's own items */
+        by_items[at].n = n;
+        Py_XSETREF(by_items[at].tuple, Py_NewRef(s));
+    }
+    return s;
 }
 
 /* Whether two equal values are also the same types throughout and the same floats bit for
@@ -562,8 +614,8 @@ static PyObject *shape_of(PyObject *a) {
     int nd = PyArray_NDIM((PyArrayObject *)a);
     const npy_intp *dims = PyArray_DIMS((PyArrayObject *)a);
     uint64_t h = (uint64_t)nd;
-    for (int i = 0; i < nd; i++) h = (h ^ (uint64_t)dims[i]) * 0x100000001b3ULL;
-    size_t at = (size_t)(h ^ (h >> 32)) & (SHAPES - 1);
+    for (int i = 0; i < nd; i++) h = mix64(h ^ (uint64_t)dims[i]);
+    size_t at = (size_t)h & (SHAPES - 1);
     if (shapes[at].tuple != NULL && shapes[at].nd == nd &&
         memcmp(shapes[at].dims, dims, (size_t)nd * sizeof(npy_intp)) == 0)
         return Py_NewRef(shapes[at].tuple);
@@ -702,9 +754,8 @@ static PyObject *scope_for(PyObject *stack) {
     size_t at = 0;
     if (n <= SCOPE_DEPTH) {
         uint64_t h = (uint64_t)n;
-        for (Py_ssize_t i = 0; i < n; i++)
-            h = (h ^ (uint64_t)(uintptr_t)PyList_GET_ITEM(stack, i)) * 0x100000001b3ULL;
-        at = (size_t)(h ^ (h >> 32)) & (SCOPES - 1);
+        for (Py_ssize_t i = 0; i < n; i++) h = mix64(h ^ (uint64_t)(uintptr_t)PyList_GET_ITEM(stack, i));
+        at = (size_t)h & (SCOPES - 1);
         if (scopes[at].entry != NULL && scopes[at].n == n) {
             PyObject *refs = PyTuple_GET_ITEM(scopes[at].entry, 0);
             int hit = 1;
@@ -833,11 +884,47 @@ out:
 
 /* tuple(attrs.items()), made plain by _values.plain unless every value already is (values
  * that are tuples of plain values stay as they are: plain() would rebuild equal ones) */
+/* The shared attribute items of recent ops by the identities of their names and values, as
+ * by_items keeps input refs: an op called with the same attribute objects as before (a
+ * module's stride tuple, a default argument) gets them without building, hashing and comparing
+ * the items. A slot holds the shared items, which keep those objects alive. */
+#define BY_ATTRS 256 /* a power of two */
+static PyObject *by_attrs[BY_ATTRS];
+
+static size_t attrs_slot(PyObject *const *kv, Py_ssize_t n) {
+    uint64_t h = (uint64_t)n;
+    for (Py_ssize_t i = 0; i < 2 * n; i++) h = mix64(h ^ (uint64_t)(uintptr_t)kv[i]);
+    return (size_t)h & (BY_ATTRS - 1);
+}
+
+/* Whether ``items`` (a tuple of pairs) holds exactly the objects kv[0], kv[1], ... in order */
+static int items_are(PyObject *items, PyObject *const *kv, Py_ssize_t n) {
+    if (items == NULL || PyTuple_GET_SIZE(items) != n) return 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *pair = PyTuple_GET_ITEM(items, i);
+        if (!PyTuple_CheckExact(pair) || PyTuple_GET_SIZE(pair) != 2 ||
+            PyTuple_GET_ITEM(pair, 0) != kv[2 * i] || PyTuple_GET_ITEM(pair, 1) != kv[2 * i + 1])
+            return 0;
+    }
+    return 1;
+}
+
+/* tuple(attrs.items()), made plain by _values.plain unless every value already is (values
+ * that are tuples of plain values stay as they are: plain() would rebuild equal ones) */
 static PyObject *attr_items(PyObject *attrs) {
     if (attrs == Py_None) return PyTuple_New(0);
     if (!PyDict_CheckExact(attrs)) return PyObject_CallOneArg(R.plain, attrs);
     Py_ssize_t n = PyDict_GET_SIZE(attrs), pos = 0, i = 0;
-    PyObject *items = PyTuple_New(n), *k, *v;
+    if (n == 0) return PyTuple_New(0);
+    PyObject *kv[16], *k, *v;
+    size_t at = 0;
+    if (n <= 8) {
+        while (PyDict_Next(attrs, &pos, &k, &v)) kv[i++] = k, kv[i++] = v;
+        at = attrs_slot(kv, n);
+        if (items_are(by_attrs[at], kv, n)) return Py_NewRef(by_attrs[at]);
+        pos = i = 0;
+    }
+    PyObject *items = PyTuple_New(n);
     if (items == NULL) return NULL;
     int all_plain = 1;
     while (PyDict_Next(attrs, &pos, &k, &v)) {
@@ -849,10 +936,15 @@ static PyObject *attr_items(PyObject *attrs) {
         PyTuple_SET_ITEM(items, i++, item);
         all_plain = all_plain && is_plain_deep(v, 3);
     }
-    if (all_plain) return share_plain(items);
-    PyObject *r = PyObject_CallOneArg(R.plain, items);
-    Py_DECREF(items);
-    return r;
+    if (!all_plain) {
+        PyObject *r = PyObject_CallOneArg(R.plain, items);
+        Py_DECREF(items);
+        return r;
+    }
+    items = share_plain(items);
+    if (n <= 8 && items_are(items, kv, n)) /* NOTE: the shared copy holds these very objects */
+        Py_XSETREF(by_attrs[at], Py_NewRef(items));
+    return items;
 }
 
 /* p.raw (a new reference) and its length, when the pass has room for one more event; NULL
@@ -979,7 +1071,7 @@ static int record_op(PyObject *p, PyObject *op, PyObject *args, PyObject *attrs,
     rg = device ? sget(out, &SL_t_requires_grad) : NULL;
     if (rg == NULL) goto done;
     refs = PyList_AsTuple(ins);
-    if (refs != NULL && shareable_refs(refs)) refs = share(refs);
+    if (refs != NULL && shareable_refs(refs)) refs = share_items(refs);
     if (refs == NULL) goto done;
     ev = PyTuple_Pack(13, R.op_kind, (PyObject *)Py_TYPE(op), scope, refs, shape, dtype, device,
                       rg, items, seconds, Py_None, Py_None, Py_None);
@@ -1251,7 +1343,7 @@ static int record_backward(PyObject *p, PyObject *node, PyObject *grad, PyObject
         if (s == NULL) goto done;
         PyTuple_SET_ITEM(shapes, i, s);
     }
-    shapes = share(shapes);
+    shapes = share_items(shapes);
     int any_uses = uses != Py_None && PyObject_IsTrue(uses);
     if (any_uses) {
         if (!PyList_CheckExact(uses)) {
