@@ -22,7 +22,7 @@ from . import _backward, _observers, _scopes, _stats, _store, _values
 
 __all__ = ["available", "configure_passes", "enabled", "observers", "set_enabled"]
 
-API = 4
+API = 5
 """The interface version of ``_fastrec.c`` this module expects (its ``API`` constant)."""
 
 

@@ -30,8 +30,9 @@
 #define NPY_NO_DEPRECATED_API NPY_1_7_API_VERSION
 #include <numpy/ndarraytypes.h>
 
-/* The interface version: bump it whenever configure()'s arguments or the raw tuples change. */
-#define FASTREC_API 4
+/* The interface version: bump it whenever what the Python code calls here changes (functions,
+ * configure()'s and configure_passes()'s arguments) or the raw tuples do. */
+#define FASTREC_API 5
 
 /* ----- what configure() hands over (strong references, set once) ---------------------------- */
 
@@ -882,8 +883,6 @@ out:
     return ref;
 }
 
-/* tuple(attrs.items()), made plain by _values.plain unless every value already is (values
- * that are tuples of plain values stay as they are: plain() would rebuild equal ones) */
 /* The shared attribute items of recent ops by the identities of their names and values, as
  * by_items keeps input refs: an op called with the same attribute objects as before (a
  * module's stride tuple, a default argument) gets them without building, hashing and comparing
@@ -1433,7 +1432,6 @@ static struct {
     PyObject *registry_globals; /* nn.modules._registry.__dict__, where _changes lives */
     PyObject *tables;           /* _scopes._tables: id(root module) -> _Table */
     PyTypeObject *trace;        /* trace.Trace */
-    PyTypeObject *pass;         /* _store.Pass */
     PyObject *lock, *acquire, *release; /* recorder._ring_lock and its bound methods */
     int ready;
 } T;
@@ -1569,7 +1567,7 @@ static int push_trace(PyObject *trace) {
  * make it for a root of ``roots`` (slot ``at``); NULL with an exception on error. */
 static PyObject *new_pass(PyObject *stack, PyObject *thread, PyObject *level_name,
                           PyObject *level, PyObject *timing, PyObject *max_events, size_t at) {
-    PyObject *q = T.pass->tp_alloc(T.pass, 0);
+    PyObject *q = R.pass->tp_alloc(R.pass, 0);
     if (q == NULL) return NULL;
     PyObject *index = PyIter_Next(T.indices);
     PyObject *raw = index ? PyList_New(0) : NULL;
@@ -1621,7 +1619,7 @@ static PyObject *live_trace(PyObject *p) {
  * current pass, ends a step the common way: 0 when done, 1 when the Python observer must take
  * the whole call (decided before anything is written), -1 on error. */
 static int next_step(PyObject *p, PyObject *module) {
-    if (Py_TYPE(p) != T.pass) return 1; /* None: the first pass of this thread */
+    if (Py_TYPE(p) != R.pass) return 1; /* None: the first pass of this thread */
     int on;
     if ((on = strue(p, &SL_p_open)) <= 0) return on < 0 ? -1 : 1; /* closed: Python's rules */
     if ((on = strue(p, &SL_p_auto)) <= 0) return on < 0 ? -1 : 1;  /* inside record() */
@@ -1761,7 +1759,6 @@ static PyObject *configure_passes(PyObject *Py_UNUSED(self), PyObject *args, PyO
         Py_INCREF(v[i]);
         Py_XSETREF(*dest[i], v[i]);
     }
-    Py_XSETREF(T.pass, (PyTypeObject *)Py_NewRef((PyObject *)R.pass));
     T.ready = 1;
     Py_RETURN_NONE;
 }
