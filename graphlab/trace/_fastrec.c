@@ -1838,23 +1838,85 @@ static PyObject *configure(PyObject *Py_UNUSED(self), PyObject *args, PyObject *
     Py_RETURN_NONE;
 }
 
+/* ----- hook timing (a measurement build only) ---------------------------------------------------
+ *
+ * Built with -DFASTREC_HOOK_TIMING (bench/trace_hooks.py does it in a scratch folder), each hook
+ * adds the wall time spent inside it, read with two clock reads per call, and hook_times()
+ * returns and resets the totals: how much of the recorder's cost per step is spent in the
+ * hooks, and how much outside them. The build the package installs has none of this. */
+#ifdef FASTREC_HOOK_TIMING
+enum { TIMED_OP, TIMED_BACKWARD, TIMED_TOP_LEVEL, TIMED_HOOKS };
+static struct {
+    long long ns[TIMED_HOOKS], calls[TIMED_HOOKS];
+} hook_timing;
+
+typedef PyObject *(*FastHook)(PyObject *, PyObject *const *, Py_ssize_t);
+
+static long long monotonic_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static PyObject *timed(int which, FastHook hook, PyObject *self, PyObject *const *a,
+                       Py_ssize_t n) {
+    long long t0 = monotonic_ns();
+    PyObject *r = hook(self, a, n);
+    hook_timing.ns[which] += monotonic_ns() - t0;
+    hook_timing.calls[which]++;
+    return r;
+}
+
+static PyObject *timed_on_op(PyObject *self, PyObject *const *a, Py_ssize_t n) {
+    return timed(TIMED_OP, fast_on_op, self, a, n);
+}
+static PyObject *timed_on_backward(PyObject *self, PyObject *const *a, Py_ssize_t n) {
+    return timed(TIMED_BACKWARD, fast_on_backward, self, a, n);
+}
+static PyObject *timed_on_top_level(PyObject *self, PyObject *const *a, Py_ssize_t n) {
+    return timed(TIMED_TOP_LEVEL, fast_on_top_level, self, a, n);
+}
+
+static PyObject *hook_times(PyObject *Py_UNUSED(self), PyObject *Py_UNUSED(noargs)) {
+    PyObject *r = Py_BuildValue(
+        "{s(Ld)s(Ld)s(Ld)}", "on_op", hook_timing.calls[TIMED_OP], hook_timing.ns[TIMED_OP] / 1e9,
+        "on_backward", hook_timing.calls[TIMED_BACKWARD], hook_timing.ns[TIMED_BACKWARD] / 1e9,
+        "on_top_level", hook_timing.calls[TIMED_TOP_LEVEL],
+        hook_timing.ns[TIMED_TOP_LEVEL] / 1e9);
+    memset(&hook_timing, 0, sizeof(hook_timing));
+    return r;
+}
+#define ON_OP timed_on_op
+#define ON_BACKWARD timed_on_backward
+#define ON_TOP_LEVEL timed_on_top_level
+#else
+#define ON_OP fast_on_op
+#define ON_BACKWARD fast_on_backward
+#define ON_TOP_LEVEL fast_on_top_level
+#endif
+
 static PyMethodDef methods[] = {
+#ifdef FASTREC_HOOK_TIMING
+    {"hook_times", hook_times, METH_NOARGS,
+     "hook_times() -> {hook: (calls, seconds inside it)} since the last call (a measurement "
+     "build)."},
+#endif
     {"configure", (PyCFunction)(void (*)(void))configure, METH_VARARGS | METH_KEYWORDS,
      "configure(*, tls, tensor, ndarray, ...): the recorder's objects and Python helpers "
      "(graphlab.trace._accel calls it once)."},
     {"moments", (PyCFunction)fast_moments, METH_O,
      "moments(a) -> (min, max, sum, sum of squares) of a C-contiguous float32/float64 array, "
      "all finite, in one pass; None otherwise (see _stats.summary)."},
-    {"on_op", (PyCFunction)(void (*)(void))fast_on_op, METH_FASTCALL,
+    {"on_op", (PyCFunction)(void (*)(void))ON_OP, METH_FASTCALL,
      "on_op(op, args, attrs, out): record one op applied (see _observers.on_op)."},
     {"configure_passes", (PyCFunction)(void (*)(void))configure_passes,
      METH_VARARGS | METH_KEYWORDS,
      "configure_passes(*, py_on_top_level, options, ...): the top-level observer's objects "
      "(graphlab.trace.recorder calls it once)."},
-    {"on_top_level", (PyCFunction)(void (*)(void))fast_on_top_level, METH_FASTCALL,
+    {"on_top_level", (PyCFunction)(void (*)(void))ON_TOP_LEVEL, METH_FASTCALL,
      "on_top_level(module, args, kwargs): a top-level module call (see "
      "recorder._on_top_level)."},
-    {"on_backward", (PyCFunction)(void (*)(void))fast_on_backward, METH_FASTCALL,
+    {"on_backward", (PyCFunction)(void (*)(void))ON_BACKWARD, METH_FASTCALL,
      "on_backward(node, grad, in_grads): record one graph node run in backward (see "
      "_backward.on_backward)."},
     {NULL, NULL, 0, NULL},
