@@ -6,6 +6,7 @@ Benchmarks are not tests: nothing here judges a timing, it only measures and for
 
 from __future__ import annotations
 
+import argparse
 import statistics
 import time
 from collections.abc import Callable, Sequence
@@ -76,3 +77,21 @@ def format_table(headers: Sequence[str], rows: Sequence[Sequence[str]], right: s
 
     rule = "  ".join("-" * w for w in widths)
     return "\n".join([line(headers), rule, *(line(r) for r in rows)])
+
+
+def case_parser(description: str, rounds_help: str) -> argparse.ArgumentParser:
+    """The options the recorder benchmarks share: ``--quick``, ``--cases`` and ``--rounds``."""
+    ap = argparse.ArgumentParser(description=description)
+    ap.add_argument("--quick", action="store_true", help="fewer, shorter rounds (noisier)")
+    ap.add_argument("--cases", default="mlp,cnn", help="comma-separated: mlp, cnn")
+    ap.add_argument("--rounds", type=int, default=None, help=rounds_help)
+    return ap
+
+
+def chosen_cases(ap: argparse.ArgumentParser, cases: str, known: Sequence[str]) -> list[str]:
+    """The names in ``cases`` (comma-separated); a usage error through ``ap`` for unknown ones."""
+    names = [c.strip() for c in cases.split(",") if c.strip()]
+    bad = [n for n in names if n not in known]
+    if bad:
+        ap.error(f"unknown case(s) {bad}; choose from {sorted(known)}")
+    return names

@@ -32,7 +32,6 @@ import os
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
-import argparse  # noqa: E402
 import importlib.util  # noqa: E402
 import statistics  # noqa: E402
 import subprocess  # noqa: E402
@@ -140,14 +139,12 @@ def report(name: str, t: dict[str, list[float]]) -> list[tuple[str, ...]]:
 
 def main(argv: list[str] | None = None) -> None:
     """Build, load, measure, print."""
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="fewer, shorter rounds (noisier)")
-    ap.add_argument("--cases", default="mlp,cnn", help="comma-separated: mlp, cnn")
-    ap.add_argument("--rounds", type=int, default=None, help="paired rounds per case")
+    sys.path.insert(0, str(ROOT / "bench"))
+    from _timing import case_parser, chosen_cases, format_table
+
+    ap = case_parser(__doc__.splitlines()[0], "paired rounds per case")
     args = ap.parse_args(argv)
-    names = [c.strip() for c in args.cases.split(",") if c.strip()]
-    if bad := [n for n in names if n not in ("mlp", "cnn")]:
-        ap.error(f"unknown case(s) {bad}; choose from ['cnn', 'mlp']")
+    names = chosen_cases(ap, args.cases, ("mlp", "cnn"))
     if os.environ.get("GRAPHLAB_TRACE_ACCEL") == "0":
         ap.error("GRAPHLAB_TRACE_ACCEL=0 records with the Python hooks; this times the C ones")
     rounds = args.rounds or (5 if args.quick else 100)
@@ -155,8 +152,6 @@ def main(argv: list[str] | None = None) -> None:
 
     with tempfile.TemporaryDirectory(prefix="graphlab-hook-timing-") as scratch:
         fastrec = load_timed(build_timed(Path(scratch)))
-    sys.path.insert(0, str(ROOT / "bench"))
-    from _timing import format_table
     from trace_overhead import BENCH_CASES, hooks, pin_malloc
     from train_step import make_steps
 

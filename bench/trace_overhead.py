@@ -49,7 +49,6 @@ import os
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
-import argparse  # noqa: E402
 import datetime  # noqa: E402
 import gc  # noqa: E402
 import platform  # noqa: E402
@@ -61,7 +60,7 @@ from pathlib import Path  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _timing import format_table  # noqa: E402
+from _timing import case_parser, chosen_cases, format_table  # noqa: E402
 from train_step import CASES, make_steps  # noqa: E402
 
 import graphlab as gl  # noqa: E402
@@ -168,15 +167,9 @@ def memory_per_event(step, setting: str, steps: int) -> tuple[float, float, int]
 
 def main(argv: list[str] | None = None) -> None:
     """Parse arguments, measure, print the tables."""
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="fewer, shorter rounds (noisier)")
-    ap.add_argument("--cases", default="mlp,cnn", help="comma-separated: mlp, cnn")
-    ap.add_argument("--rounds", type=int, default=None, help="interleaved rounds per case")
+    ap = case_parser(__doc__.splitlines()[0], "interleaved rounds per case")
     args = ap.parse_args(argv)
-    names = [c.strip() for c in args.cases.split(",") if c.strip()]
-    bad = [n for n in names if n not in BENCH_CASES]
-    if bad:
-        ap.error(f"unknown case(s) {bad}; choose from {sorted(BENCH_CASES)}")
+    names = chosen_cases(ap, args.cases, BENCH_CASES)
     rounds = args.rounds or (5 if args.quick else 21)
     target = 0.02 if args.quick else 0.1
     mem_steps = 5 if args.quick else 50
