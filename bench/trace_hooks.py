@@ -32,13 +32,13 @@ import os
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
+import contextlib  # noqa: E402
 import importlib.util  # noqa: E402
 import statistics  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
 import sysconfig  # noqa: E402
 import tempfile  # noqa: E402
-import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -81,33 +81,28 @@ def load_timed(path: Path):
     return mod
 
 
-def time_hooks(step, fastrec, rounds: int, number: int) -> dict[str, list[float]]:
-    """Per round: seconds per step off and at "meta", and each hook's calls and seconds per
-    step at "meta"."""
-    import graphlab as gl
+def time_hooks(step, fastrec, rounds: int, target_s: float) -> dict[str, list[float]]:
+    """Per round: seconds per step off and at "meta" (``trace_overhead.time_settings``), and each
+    hook's calls and seconds per step at "meta"."""
+    from trace_overhead import time_settings
 
-    warm = gl.set_trace_options()["keep"] + 1
-    out: dict[str, list[float]] = {"off": [], "meta": []}
+    inside: dict[str, list[float]] = {}
     for hook in HOOKS:
-        out[hook + " calls"], out[hook] = [], []
-    for _ in range(rounds):
-        for setting in ("off", "meta"):
-            gl.set_trace_options(enabled=setting == "meta", level="meta", timing=True)
-            for _ in range(warm):
-                step()
-            fastrec.hook_times()
-            t0 = time.perf_counter()
-            for _ in range(number):
-                step()
-            out[setting].append((time.perf_counter() - t0) / number)
-            inside = fastrec.hook_times()
-            if setting == "meta":
-                for hook in HOOKS:
-                    calls, seconds = inside[hook]
-                    out[hook + " calls"].append(calls / number)
-                    out[hook].append(seconds / number)
-    gl.set_trace_options(enabled=True, level="meta")
-    return out
+        inside[hook + " calls"], inside[hook] = [], []
+
+    @contextlib.contextmanager
+    def read_hook_timers(setting: str, number: int):
+        fastrec.hook_times()  # NOTE: drops what the untimed steps added
+        yield
+        totals = fastrec.hook_times()
+        if setting == "meta":
+            for hook in HOOKS:
+                calls, seconds = totals[hook]
+                inside[hook + " calls"].append(calls / number)
+                inside[hook].append(seconds / number)
+
+    steps = time_settings(step, rounds, target_s, ("off", "meta"), read_hook_timers)
+    return {**steps, **inside}
 
 
 def report(name: str, t: dict[str, list[float]]) -> list[tuple[str, ...]]:
@@ -148,7 +143,7 @@ def main(argv: list[str] | None = None) -> None:
     if os.environ.get("GRAPHLAB_TRACE_ACCEL") == "0":
         ap.error("GRAPHLAB_TRACE_ACCEL=0 records with the Python hooks; this times the C ones")
     rounds = args.rounds or (5 if args.quick else 100)
-    number = 5 if args.quick else 20
+    target = 0.01 if args.quick else 0.02
 
     with tempfile.TemporaryDirectory(prefix="graphlab-hook-timing-") as scratch:
         fastrec = load_timed(build_timed(Path(scratch)))
@@ -161,7 +156,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(f"the timed build was not taken up: recorder hooks {hooks()}")
     pinned = pin_malloc()
     print(
-        f"bench/trace_hooks.py  {rounds} paired rounds of {number} steps; python "
+        f"bench/trace_hooks.py  {rounds} paired rounds of ~{target * 1e3:.0f} ms; python "
         f"{sys.version.split()[0]}; malloc thresholds {'pinned' if pinned else 'NOT pinned'}; "
         f"BLAS threads {os.environ['OPENBLAS_NUM_THREADS']}; {os.cpu_count()} CPUs"
     )
@@ -169,7 +164,7 @@ def main(argv: list[str] | None = None) -> None:
     for name in names:
         case = BENCH_CASES[name]
         step = make_steps(case, torch=None)["graphlab"]
-        rows += report(f"{case.name} b{case.batch}", time_hooks(step, fastrec, rounds, number))
+        rows += report(f"{case.name} b{case.batch}", time_hooks(step, fastrec, rounds, target))
     print(format_table(("case", "", "calls/step", "us/step", "us/call"), rows, right={2, 3, 4}))
 
 

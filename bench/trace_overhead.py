@@ -49,6 +49,7 @@ import os
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
+import contextlib  # noqa: E402
 import datetime  # noqa: E402
 import gc  # noqa: E402
 import platform  # noqa: E402
@@ -114,24 +115,30 @@ def _apply(setting: str) -> None:
         gl.set_trace_options(enabled=True, level=setting, timing=True)
 
 
-def time_settings(step, rounds: int, target_s: float) -> dict[str, list[float]]:
-    """Seconds per step of ``step`` for each setting, one sample per round (interleaved)."""
+def time_settings(
+    step, rounds: int, target_s: float, settings: tuple[str, ...] = SETTINGS, probe=None
+) -> dict[str, list[float]]:
+    """Seconds per step of ``step`` for each setting, one sample per round (interleaved).
+
+    ``probe(setting, number)``, if given, is a context manager entered around each timed loop of
+    ``number`` steps (``bench/trace_hooks.py`` reads the hooks' own timers there)."""
     _apply("off")
     t0 = time.perf_counter()
     step()
     per = max(time.perf_counter() - t0, 1e-6)
     number = max(1, int(target_s / per))
-    samples: dict[str, list[float]] = {s: [] for s in SETTINGS}
+    samples: dict[str, list[float]] = {s: [] for s in settings}
     warm = gl.set_trace_options()["keep"] + 1
     for _ in range(rounds):
-        for s in SETTINGS:
+        for s in settings:
             _apply(s)
             for _ in range(warm):  # NOTE: untimed: the ring holds this setting's passes after
                 step()
-            t0 = time.perf_counter()
-            for _ in range(number):
-                step()
-            samples[s].append((time.perf_counter() - t0) / number)
+            with probe(s, number) if probe is not None else contextlib.nullcontext():
+                t0 = time.perf_counter()
+                for _ in range(number):
+                    step()
+                samples[s].append((time.perf_counter() - t0) / number)
     _apply("meta")
     return samples
 
