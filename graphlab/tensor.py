@@ -26,6 +26,7 @@ class Tensor:
         "_base",
         "_hooks",
         "_retains_grad",
+        "_trace_leaf",  # NOTE: the trace recorder's, unset until it reads the tensor
         "__weakref__",
         "__dict__",
     )

@@ -614,13 +614,45 @@ def test_ring_memory_is_bounded():
     assert end - mid < 64 * 1024, f"memory grew by {end - mid} bytes over 3,000 passes"
 
 
-def test_fresh_inputs_every_pass_keep_the_recorder_bounded():
-    from graphlab.trace import _values
+def test_fresh_inputs_every_pass_are_not_kept_alive():
+    import weakref
 
     net = nn.Linear(4, 4)
-    for _ in range(2000):
-        net(gl.rand(2, 4))  # a new input tensor each pass, as a training loop's batches
-    assert len(_values._cache) <= 2 * _values._CACHE_MIN
+    inputs = []
+    for _ in range(500):
+        x = gl.rand(2, 4)  # a new input tensor each pass, as a training loop's batches
+        inputs.append(weakref.ref(x))
+        net(x).sum().backward()
+    del x
+    gc.collect()
+    assert sum(r() is not None for r in inputs) == 0
+
+
+def test_a_tensor_keeps_its_leaf_entry_and_it_dies_with_it():
+    net = nn.Linear(4, 4)
+    x = gl.rand(2, 4)
+    net(x)
+    entry = x._trace_leaf
+    assert entry.owner == id(x) and entry.leaf.shape == (2, 4) and entry.leaf.param is None
+    assert net.weight._trace_leaf.leaf.param == "weight"
+    net(x)
+    assert x._trace_leaf is entry  # NOTE: the same Leaf from pass to pass
+    held = sys.getrefcount(entry)
+    del x
+    gc.collect()
+    assert sys.getrefcount(entry) == held - 1  # NOTE: the tensor held it, and nothing else
+
+
+def test_an_entry_copied_to_another_tensor_is_not_taken_for_its():
+    net = nn.Linear(4, 4)
+    other = gl.rand(4, 4, requires_grad=True)
+    net(gl.rand(2, 4))
+    other._trace_leaf = net.weight._trace_leaf  # NOTE: as a copy of the slots would leave it
+    with gl.record() as tr:
+        gl.mm(net(gl.rand(2, 4)), other)
+    (mm,) = tr.filter(op="MatMul")
+    assert mm.inputs[1].param is None and mm.inputs[1].shape == (4, 4)
+    assert other._trace_leaf.owner == id(other)
 
 
 def test_a_pass_stops_growing_at_max_events():

@@ -22,7 +22,7 @@ from . import _backward, _observers, _scopes, _stats, _store, _values
 
 __all__ = ["available", "configure_passes", "enabled", "observers", "set_enabled"]
 
-API = 5
+API = 6
 """The interface version of ``_fastrec.c`` this module expects (its ``API`` constant)."""
 
 
@@ -54,7 +54,6 @@ def _load():
         py_on_op=_observers.on_op,
         py_on_backward=_backward.on_backward,
         leaf_of=_values.leaf_of,
-        leaf_cache=_values._cache,
         operand=_values.operand,
         array_consts=_values._array_consts,
         plain=_values.plain,
@@ -70,6 +69,7 @@ def _load():
         copy=_stats.copy,
         broken=_store.broken,
     )
+    _values.LeafEntry = _fastrec.LeafEntry  # NOTE: same fields; the C op observer reads them
     return _fastrec
 
 

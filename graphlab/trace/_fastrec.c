@@ -32,7 +32,7 @@
 
 /* The interface version: bump it whenever what the Python code calls here changes (functions,
  * configure()'s and configure_passes()'s arguments) or the raw tuples do. */
-#define FASTREC_API 5
+#define FASTREC_API 6
 
 /* ----- what configure() hands over (strong references, set once) ---------------------------- */
 
@@ -46,7 +46,6 @@ static struct {
     PyObject *py_on_op;         /* _observers.on_op: the reference, and the slow path */
     PyObject *py_on_backward;   /* _backward.on_backward */
     PyObject *leaf_of;          /* _values.leaf_of(p, t, gf) */
-    PyObject *leaf_cache;       /* _values._cache */
     PyObject *operand;          /* _values.operand(v) */
     PyObject *array_consts;     /* _values._array_consts */
     PyObject *plain;            /* _values.plain(v) */
@@ -70,7 +69,7 @@ static PyObject *S_current, *S_dict, *S_ops_ok, *S_open, *S_raw, *S_max_events, 
     *S_aliases, *S_reuse, *S_backward_seen, *S_auto, *S_name, *S_reused, *S_roots,
     *S_level_name, *S_thread, *S_tail, *S_enabled, *S_events_, *S_pass_, *S_meta_, *S_later_,
     *S_stamp, *S_table, *S_shared, *S_ring, *S_ring_lock, *S_changes, *S_maxlen, *S_append,
-    *S_acquire, *S_release, *S_name_dunder, *S_cuda_marks, *S_pending;
+    *S_acquire, *S_release, *S_name_dunder, *S_cuda_marks, *S_pending, *S_trace_leaf;
 
 /* ----- slots read in place -------------------------------------------------------------------
  *
@@ -92,7 +91,7 @@ typedef struct {
 static Slot SL_p_ops_ok, SL_p_open, SL_p_raw, SL_p_max_events, SL_p_level, SL_p_calls, SL_p_index,
     SL_p_vid_of, SL_p_params, SL_p_stack, SL_p_timing, SL_p_last_t, SL_p_backward_seen,
     SL_p_auto, SL_p_reused, SL_t_grad_fn, SL_t_data, SL_t_version, SL_t_requires_grad,
-    SL_t_device, SL_op_trace, SL_version_value, SL_leaf_requires_grad, SL_leaf_param,
+    SL_t_device, SL_t_leaf, SL_op_trace, SL_version_value, SL_leaf_param,
     SL_leaf_aliases, SL_p_roots, SL_p_level_name, SL_p_thread, SL_p_tail, SL_o_enabled,
     SL_o_level, SL_o_timing, SL_o_max_events, SL_tr_events, SL_tr_pass, SL_tr_meta, SL_tr_later,
     SL_tb_stamp, SL_tb_table, SL_tb_shared;
@@ -649,74 +648,125 @@ static PyObject *known_array_const(PyObject *a) {
     return Py_XNewRef(c);
 }
 
+/* ----- leaf entries ---------------------------------------------------------------------------
+ *
+ * _values.LeafEntry in C (graphlab.trace._accel puts this type in its place): what the recorder
+ * remembers of a tensor it described as a Leaf, in the tensor's own _trace_leaf slot. Its ids
+ * are C fields, so the op observer checks a hit without an int object, a dict or a weakref
+ * (see leaf_for). Python code (_values.leaf_of) makes the entries and reads and writes the same
+ * fields. NOTE: not tracked by the GC: it refers to a parameter table (weakrefs, names) and a
+ * Leaf (metadata), neither of which can refer back to a tensor. */
+
+typedef struct {
+    PyObject_HEAD
+    Py_ssize_t owner, gf, data; /* id(tensor), id(grad_fn), id(tensor._data): compared only */
+    PyObject *params;           /* the pass's parameter table the Leaf was named from */
+    PyObject *leaf;             /* the Leaf */
+    PyObject *rg;               /* leaf.requires_grad */
+    PyObject *use;              /* the last parameter use noted (see param_use), False for a
+                                   tensor that is no parameter, None when not known yet */
+    Py_ssize_t last;            /* the last pass that read it */
+    long long version;          /* the tensor's version then */
+} LeafEntry;
+
+static PyObject *leaf_entry_new(PyTypeObject *type, PyObject *args, PyObject *kwargs) {
+    static char *names[] = {"owner", "gf", "data", "params", "leaf", "rg", "last", "version", NULL};
+    Py_ssize_t owner, gf, data, last;
+    long long version;
+    PyObject *params, *leaf, *rg;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "nnnOOOnL", names, &owner, &gf, &data, &params,
+                                     &leaf, &rg, &last, &version))
+        return NULL;
+    LeafEntry *e = (LeafEntry *)type->tp_alloc(type, 0);
+    if (e == NULL) return NULL;
+    e->owner = owner, e->gf = gf, e->data = data, e->last = last, e->version = version;
+    e->params = Py_NewRef(params);
+    e->leaf = Py_NewRef(leaf);
+    e->rg = Py_NewRef(rg);
+    e->use = Py_NewRef(Py_None);
+    return (PyObject *)e;
+}
+
+static void leaf_entry_dealloc(PyObject *o) {
+    LeafEntry *e = (LeafEntry *)o;
+    Py_XDECREF(e->params);
+    Py_XDECREF(e->leaf);
+    Py_XDECREF(e->rg);
+    Py_XDECREF(e->use);
+    Py_TYPE(o)->tp_free(o);
+}
+
+static PyMemberDef leaf_entry_members[] = {
+    {"owner", T_PYSSIZET, offsetof(LeafEntry, owner), 0, NULL},
+    {"gf", T_PYSSIZET, offsetof(LeafEntry, gf), 0, NULL},
+    {"data", T_PYSSIZET, offsetof(LeafEntry, data), 0, NULL},
+    {"params", T_OBJECT_EX, offsetof(LeafEntry, params), 0, NULL},
+    {"leaf", T_OBJECT_EX, offsetof(LeafEntry, leaf), 0, NULL},
+    {"rg", T_OBJECT_EX, offsetof(LeafEntry, rg), 0, NULL},
+    {"use", T_OBJECT_EX, offsetof(LeafEntry, use), 0, NULL},
+    {"last", T_PYSSIZET, offsetof(LeafEntry, last), 0, NULL},
+    {"version", T_LONGLONG, offsetof(LeafEntry, version), 0, NULL},
+    {NULL, 0, 0, 0, NULL},
+};
+
+static PyTypeObject LeafEntryType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "graphlab.trace._fastrec.LeafEntry",
+    .tp_basicsize = sizeof(LeafEntry),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "LeafEntry(owner, gf, data, params, leaf, rg, last, version): what the trace "
+              "recorder remembers of a tensor it described as a Leaf (see _values.LeafEntry).",
+    .tp_new = leaf_entry_new,
+    .tp_dealloc = leaf_entry_dealloc,
+    .tp_members = leaf_entry_members,
+};
+
 /* ----- the op observer ------------------------------------------------------------------------ */
 
-/* The Leaf of tensor t in pass p from _values._cache when the cached entry still holds (the
- * cache-hit branch of _values.leaf_of, step for step); otherwise leaf_of itself. */
+/* t._trace_leaf when it is a LeafEntry (borrowed), else NULL */
+static LeafEntry *entry_of(PyObject *t) {
+    PyObject **addr = slot_addr(t, &SL_t_leaf);
+    PyObject *e = addr != NULL ? *addr : NULL;
+    return e != NULL && Py_IS_TYPE(e, &LeafEntryType) ? (LeafEntry *)e : NULL;
+}
+
+/* The Leaf of tensor t in pass p (index ``index``) from its entry when the entry still holds
+ * (the hit branch of _values.leaf_of, step for step); otherwise leaf_of itself. */
 static PyObject *leaf_for(PyObject *p, PyObject *t, PyObject *gf, PyObject *params,
-                          PyObject *index) {
-    PyObject *key = PyLong_FromVoidPtr(t);
-    if (key == NULL) return NULL;
-    PyObject *e = PyDict_GetItemWithError(R.leaf_cache, key); /* borrowed */
-    Py_DECREF(key);
-    if (e == NULL && PyErr_Occurred()) return NULL;
-    if (e == NULL || !PyList_CheckExact(e) || PyList_GET_SIZE(e) != 7)
+                          Py_ssize_t index) {
+    LeafEntry *e = entry_of(t);
+    PyObject **data = slot_addr(t, &SL_t_data), **rg = slot_addr(t, &SL_t_requires_grad);
+    if (e == NULL || data == NULL || rg == NULL || e->owner != (Py_ssize_t)t ||
+        e->gf != (Py_ssize_t)gf || e->data != (Py_ssize_t)*data || e->params != params ||
+        e->rg != *rg)
         return PyObject_CallFunctionObjArgs(R.leaf_of, p, t, gf, NULL);
-    Py_INCREF(e); /* NOTE: held while Python code may run below */
-    PyObject *result = NULL, *obj = NULL, *data = NULL, *rg = NULL, *leaf_rg = NULL,
-             *version = NULL, *param = NULL;
-    PyObject *leaf = PyList_GET_ITEM(e, 4);
-    Py_INCREF(leaf);
-    int hit;
-    /* e[0]() is t and e[1] == id(gf) and e[2] == id(t._data) and e[3] is params */
-    if ((obj = deref(PyList_GET_ITEM(e, 0))) == NULL) goto done;
-    if ((data = sget(t, &SL_t_data)) == NULL) goto done;
-    hit = obj == t && PyLong_AsVoidPtr(PyList_GET_ITEM(e, 1)) == (void *)gf &&
-          PyLong_AsVoidPtr(PyList_GET_ITEM(e, 2)) == (void *)data && PyList_GET_ITEM(e, 3) == params;
-    if (PyErr_Occurred()) goto done;
-    if (!hit) goto slow;
-    /* and e[4].requires_grad is t.requires_grad */
-    if ((rg = sget(t, &SL_t_requires_grad)) == NULL) goto done;
-    if ((leaf_rg = sget(leaf, &SL_leaf_requires_grad)) == NULL) goto done;
-    if (leaf_rg != rg) goto slow;
-    if ((version = version_of(t)) == NULL) goto done;
-    hit = PyObject_RichCompareBool(PyList_GET_ITEM(e, 5), index, Py_EQ);
-    if (hit < 0) goto done;
-    if (!hit) { /* first read in this pass */
-        Py_INCREF(index);
-        PyList_SetItem(e, 5, index);
-        Py_INCREF(version);
-        PyList_SetItem(e, 6, version);
-        result = leaf;
-        Py_INCREF(result);
-        goto done;
+    PyObject *v = version_of(t);
+    long long version = v != NULL ? PyLong_AsLongLong(v) : -1;
+    Py_XDECREF(v);
+    if (version == -1 && PyErr_Occurred()) return NULL;
+    if (e->last != index) { /* first read in this pass */
+        e->last = index;
+        e->version = version;
+        return Py_NewRef(e->leaf);
     }
-    hit = PyObject_RichCompareBool(PyList_GET_ITEM(e, 6), version, Py_EQ);
-    if (hit < 0) goto done;
-    if (!hit) goto slow; /* written in place since it was read: a new Leaf */
-    if ((param = sget(leaf, &SL_leaf_param)) == NULL) goto done;
-    if (param != Py_None) { /* a parameter read again (tied, or a loop) */
-        PyObject *k = PyLong_FromVoidPtr(t);
-        PyObject *r = k ? PyObject_CallMethodOneArg(p, S_reuse, k) : NULL;
-        Py_XDECREF(k);
-        if (r == NULL) goto done;
-        Py_DECREF(r);
+    if (e->version != version) /* written in place since it was read: a new Leaf */
+        return PyObject_CallFunctionObjArgs(R.leaf_of, p, t, gf, NULL);
+    PyObject *leaf = Py_NewRef(e->leaf); /* NOTE: p.reuse() below may run Python code */
+    if (e->use != Py_False) {
+        PyObject *param = sget(leaf, &SL_leaf_param);
+        if (param == NULL) {
+            Py_DECREF(leaf);
+            return NULL;
+        }
+        if (param != Py_None) { /* a parameter read again (tied, or a loop) */
+            PyObject *k = PyLong_FromVoidPtr(t);
+            PyObject *r = k ? PyObject_CallMethodOneArg(p, S_reuse, k) : NULL;
+            Py_XDECREF(k);
+            if (r == NULL) Py_CLEAR(leaf);
+            Py_XDECREF(r);
+        }
+        Py_DECREF(param);
     }
-    result = leaf;
-    Py_INCREF(result);
-    goto done;
-slow:
-    result = PyObject_CallFunctionObjArgs(R.leaf_of, p, t, gf, NULL);
-done:
-    Py_XDECREF(obj);
-    Py_XDECREF(data);
-    Py_XDECREF(rg);
-    Py_XDECREF(leaf_rg);
-    Py_XDECREF(version);
-    Py_XDECREF(param);
-    Py_DECREF(leaf);
-    Py_DECREF(e);
-    return result;
+    return leaf;
 }
 
 /* Whether weak reference ``ref`` points at ``obj`` (alive) */
@@ -799,6 +849,44 @@ static PyObject *scope_for(PyObject *stack) {
     return PyObject_CallOneArg(R.scope_of, stack);
 }
 
+/* Append to *uses (made when first needed) the use of parameter ``t`` (Leaf ``leaf``) as input
+ * ``position`` of an op: (position, id(t), name, aliases), as _observers._note_use makes it.
+ * Nothing for a tensor that is no parameter. The use is kept in the tensor's entry: a training
+ * loop reads each parameter at the same position every step, and gets the same tuple. */
+static int param_use(PyObject *t, PyObject *leaf, Py_ssize_t position, PyObject **uses) {
+    LeafEntry *e = entry_of(t);
+    if (e != NULL && e->leaf != leaf) e = NULL; /* NOTE: another Leaf: the entry is not its */
+    if (e != NULL && e->use == Py_False) return 0;
+    PyObject *use = NULL;
+    if (e != NULL && PyTuple_CheckExact(e->use) &&
+        PyLong_AsSsize_t(PyTuple_GET_ITEM(e->use, 0)) == position) {
+        use = Py_NewRef(e->use);
+    } else {
+        if (PyErr_Occurred()) return -1;
+        PyObject *param = sget(leaf, &SL_leaf_param);
+        if (param == NULL) return -1;
+        if (param == Py_None) {
+            Py_DECREF(param);
+            if (e != NULL) Py_SETREF(e->use, Py_NewRef(Py_False));
+            return 0;
+        }
+        PyObject *aliases = sget(leaf, &SL_leaf_aliases);
+        PyObject *at = aliases ? PyLong_FromSsize_t(position) : NULL;
+        PyObject *key = at ? PyLong_FromVoidPtr(t) : NULL;
+        use = key ? PyTuple_Pack(4, at, key, param, aliases) : NULL;
+        Py_DECREF(param);
+        Py_XDECREF(aliases);
+        Py_XDECREF(at);
+        Py_XDECREF(key);
+        if (use == NULL) return -1;
+        if (e != NULL) Py_SETREF(e->use, Py_NewRef(use));
+    }
+    if (*uses == NULL) *uses = PyList_New(0);
+    int rc = *uses == NULL ? -1 : PyList_Append(*uses, use);
+    Py_DECREF(use);
+    return rc;
+}
+
 /* The ref of one tensor argument (see _observers.on_op); *uses gets (position, id, name,
  * aliases) for a parameter of the pass's roots. */
 static PyObject *tensor_ref(PyObject *p, PyObject *a, PyObject *index, PyObject *vid_of,
@@ -857,27 +945,8 @@ static PyObject *tensor_ref(PyObject *p, PyObject *a, PyObject *index, PyObject 
             if (hit != 0) goto out; /* found, or an error */
         }
     }
-    ref = leaf_for(p, a, gf, params, index);
-    if (ref != NULL) {
-        PyObject *param = sget(ref, &SL_leaf_param);
-        if (param == NULL) {
-            Py_CLEAR(ref);
-            goto out;
-        }
-        if (param != Py_None) {
-            PyObject *aliases = sget(ref, &SL_leaf_aliases);
-            PyObject *at = aliases ? PyLong_FromSsize_t(position) : NULL;
-            PyObject *key = at ? PyLong_FromVoidPtr(a) : NULL;
-            PyObject *use = key ? PyTuple_Pack(4, at, key, param, aliases) : NULL;
-            Py_XDECREF(at);
-            Py_XDECREF(key);
-            Py_XDECREF(aliases);
-            if (use != NULL && *uses == NULL) *uses = PyList_New(0);
-            if (use == NULL || *uses == NULL || PyList_Append(*uses, use) < 0) Py_CLEAR(ref);
-            Py_XDECREF(use);
-        }
-        Py_DECREF(param);
-    }
+    ref = leaf_for(p, a, gf, params, PyLong_AsSsize_t(index));
+    if (ref != NULL && param_use(a, ref, position, uses) < 0) Py_CLEAR(ref);
 out:
     Py_DECREF(gf);
     return ref;
@@ -1768,17 +1837,17 @@ static PyObject *configure_passes(PyObject *Py_UNUSED(self), PyObject *args, PyO
 static PyObject *configure(PyObject *Py_UNUSED(self), PyObject *args, PyObject *kwargs) {
     static char *names[] = {"tls", "tensor", "parameter", "op", "version", "leaf", "pass_",
                             "ndarray", "clock", "py_on_op", "py_on_backward", "leaf_of",
-                            "leaf_cache", "operand", "array_consts", "plain", "scope_of",
+                            "operand", "array_consts", "plain", "scope_of",
                             "scope_cache", "top", "none_ref", "op_kind", "backward_kind",
                             "op_name", "uses_by_identity", "norm", "copy", "broken", NULL};
-    PyObject *v[22], *parameter, *op, *version, *leaf, *pass;
+    PyObject *v[21], *parameter, *op, *version, *leaf, *pass;
     if (!PyArg_ParseTupleAndKeywords(
-            args, kwargs, "$OO!O!O!O!O!O!O!OOOOO!OO!OOO!O!O!OOOOOOO", names, &v[0], &PyType_Type,
+            args, kwargs, "$OO!O!O!O!O!O!O!OOOOOO!OOO!O!O!OOOOOOO", names, &v[0], &PyType_Type,
             &v[1], &PyType_Type, &parameter, &PyType_Type, &op, &PyType_Type, &version,
             &PyType_Type, &leaf, &PyType_Type, &pass, &PyType_Type, &v[2], &v[3], &v[4], &v[5],
-            &v[6], &PyDict_Type, &v[7], &v[8], &PyDict_Type, &v[9], &v[10], &v[11],
-            &PyDict_Type, &v[12], &PyTuple_Type, &v[13], &PyTuple_Type, &v[14], &v[15], &v[16],
-            &v[17], &v[18], &v[19], &v[20], &v[21]))
+            &v[6], &v[7], &PyDict_Type, &v[8], &v[9], &v[10], &PyDict_Type, &v[11],
+            &PyTuple_Type, &v[12], &PyTuple_Type, &v[13], &v[14], &v[15], &v[16], &v[17],
+            &v[18], &v[19], &v[20]))
         return NULL;
     PyObject *tensor = v[1];
     Py_XSETREF(R.leaf, (PyTypeObject *)Py_NewRef(leaf));
@@ -1813,9 +1882,9 @@ static PyObject *configure(PyObject *Py_UNUSED(self), PyObject *args, PyObject *
         {&SL_t_version, tensor, parameter, 0, &S_version},
         {&SL_t_requires_grad, tensor, parameter, 0, &S_requires_grad},
         {&SL_t_device, tensor, parameter, 0, &S_device},
+        {&SL_t_leaf, tensor, parameter, 0, &S_trace_leaf},
         {&SL_op_trace, op, NULL, 1, &S_trace},
         {&SL_version_value, version, NULL, 0, &S_value},
-        {&SL_leaf_requires_grad, leaf, NULL, 0, &S_requires_grad},
         {&SL_leaf_param, leaf, NULL, 0, &S_param},
         {&SL_leaf_aliases, leaf, NULL, 0, &S_aliases},
     };
@@ -1825,11 +1894,11 @@ static PyObject *configure(PyObject *Py_UNUSED(self), PyObject *args, PyObject *
                       table[i].name) < 0)
             return NULL;
     PyObject **slots[] = {&R.tls, (PyObject **)&R.tensor, (PyObject **)&R.ndarray, &R.clock,
-                          &R.py_on_op, &R.py_on_backward, &R.leaf_of, &R.leaf_cache, &R.operand,
+                          &R.py_on_op, &R.py_on_backward, &R.leaf_of, &R.operand,
                           &R.array_consts, &R.plain, &R.scope_of, &R.scope_cache, &R.top,
                           &R.none_ref, &R.op_kind, &R.backward_kind, &R.op_name,
                           &R.uses_by_identity, &R.norm, &R.copy, &R.broken};
-    for (int i = 0; i < 22; i++) {
+    for (int i = 0; i < 21; i++) {
         Py_INCREF(v[i]);
         Py_XSETREF(*slots[i], v[i]);
     }
@@ -1987,8 +2056,12 @@ PyMODINIT_FUNC PyInit__fastrec(void) {
     INTERN(S_name_dunder, "__name__");
     INTERN(S_cuda_marks, "cuda_marks");
     INTERN(S_pending, "pending");
+    INTERN(S_trace_leaf, "_trace_leaf");
     if ((shared = PyDict_New()) == NULL) return NULL;
+    if (PyType_Ready(&LeafEntryType) < 0) return NULL;
     PyObject *m = PyModule_Create(&module);
+    if (m != NULL && PyModule_AddObjectRef(m, "LeafEntry", (PyObject *)&LeafEntryType) < 0)
+        Py_CLEAR(m);
     /* NOTE: _accel.py checks this against what it expects: a build older than the Python code
      * (a checkout updated without reinstalling) is left unused, with a warning */
     if (m != NULL && PyModule_AddIntConstant(m, "API", FASTREC_API) < 0) Py_CLEAR(m);

@@ -5,8 +5,9 @@ While a pass records, a tensor an op reads is one of:
 - the output of an op recorded earlier in the pass: its event id (an ``int``), found through
   the tensor's graph node (``Op._trace``) or, for outputs without one, the pass's ``vid_of``;
 - a value no op of the pass made (an input, a parameter, a constant, a tensor written in place
-  since it was seen): a :class:`Leaf`, its description. Leaves are cached across passes
-  (:func:`leaf_of`), since a training loop reads the same parameters every step;
+  since it was seen): a :class:`Leaf`, its description. A tensor keeps its Leaf from pass to
+  pass (a :class:`LeafEntry` in ``Tensor._trace_leaf``; see :func:`leaf_of`), since a
+  training loop reads the same parameters every step;
 - a constant: ``(value,)``, or an :class:`ArrayConst` for a large NumPy array.
 
 Value ids are given from those refs when the trace is read (:mod:`._build`). Constants and op
@@ -16,19 +17,16 @@ attributes are kept as plain, immutable data — never a live array or tensor (s
 from __future__ import annotations
 
 import contextlib
-import weakref
 
 import numpy as np
 
 from .. import _dtype
 from ..tensor import Tensor
 
-__all__ = ["PLAIN", "ArrayConst", "Leaf", "leaf_of", "plain", "operand"]
+__all__ = ["PLAIN", "ArrayConst", "Leaf", "LeafEntry", "leaf_of", "plain", "operand"]
 
 PLAIN = frozenset((int, float, bool, str, complex, type(None)))
 _SMALL_ARRAY = 64  # attribute arrays up to this many elements are kept as nested tuples
-_CACHE_MIN = 256  # leaf cache entries before the dead ones are first swept
-_wref = weakref.ref
 
 
 class Leaf:
@@ -48,9 +46,31 @@ class Leaf:
         self.const = gf is None and not rg
 
 
-# id(tensor) -> [weakref, id(grad_fn), id(array), param table, Leaf, last pass index, version]
-_cache: dict = {}
-_cache_max = _CACHE_MIN
+class LeafEntry:
+    """What the recorder remembers of a tensor it described as a :class:`Leaf`, kept on the
+    tensor itself (``Tensor._trace_leaf``), so it dies with the tensor: the ids of the tensor,
+    its graph node and its array when the Leaf was made, the parameter table it was named from,
+    the Leaf and its ``requires_grad``, the last pass that read it and the tensor's version
+    then. ``use`` is the C recorder's (the last parameter use it noted, or False for a tensor
+    that is no parameter; see ``_fastrec.c``).
+
+    NOTE: the ids are compared, never dereferenced; ``owner`` tells a copy of the tensor's
+    slots apart. ``graphlab.trace._accel`` replaces this class by the C one of ``_fastrec.c``
+    (same fields, read in place by the C op observer) when the extension is built.
+    """
+
+    __slots__ = ("owner", "gf", "data", "params", "leaf", "rg", "last", "version", "use")
+
+    def __init__(self, owner, gf, data, params, leaf, rg, last, version):
+        self.owner = owner
+        self.gf = gf
+        self.data = data
+        self.params = params
+        self.leaf = leaf
+        self.rg = rg
+        self.last = last
+        self.version = version
+        self.use = None
 
 
 def leaf_of(p, t: Tensor, gf) -> Leaf:
@@ -62,23 +82,24 @@ def leaf_of(p, t: Tensor, gf) -> Leaf:
     pass a Leaf is one value: a tensor written in place since it was read gets a new one.
     Notes in ``p.reused`` a parameter read more than once in the pass.
     """
-    e = _cache.get(id(t))
+    e = getattr(t, "_trace_leaf", None)
     params = p.params
+    rg = t.requires_grad
     if (
         e is not None
-        and e[0]() is t
-        and e[1] == id(gf)
-        and e[2] == id(t._data)
-        and e[3] is params
-        and e[4].requires_grad is t.requires_grad
+        and e.owner == id(t)
+        and e.gf == id(gf)
+        and e.data == id(t._data)
+        and e.params is params
+        and e.rg is rg
     ):
         version = t._version.value
-        if e[5] != p.index:
-            e[5] = p.index
-            e[6] = version
-            return e[4]
-        if e[6] == version:
-            leaf = e[4]
+        if e.last != p.index:
+            e.last = p.index
+            e.version = version
+            return e.leaf
+        if e.version == version:
+            leaf = e.leaf
             if leaf.param is not None:
                 p.reuse(id(t))  # NOTE: a parameter read again (tied, or a loop)
             return leaf
@@ -86,19 +107,10 @@ def leaf_of(p, t: Tensor, gf) -> Leaf:
     if pe is not None and pe[0]() is not t:
         pe = None
     leaf = Leaf(t, gf, pe)
-    if len(_cache) >= _cache_max:
-        _sweep()
-    _cache[id(t)] = [_wref(t), id(gf), id(t._data), params, leaf, p.index, t._version.value]
+    t._trace_leaf = LeafEntry(
+        id(t), id(gf), id(t._data), params, leaf, rg, p.index, t._version.value
+    )
     return leaf
-
-
-def _sweep() -> None:
-    """Drop the cache entries of dead tensors (a new input batch each step leaves one), and
-    let the cache hold twice the live ones before the next sweep."""
-    global _cache_max
-    for k in [k for k, e in _cache.items() if e[0]() is None]:
-        del _cache[k]
-    _cache_max = max(_CACHE_MIN, 2 * len(_cache))
 
 
 class ArrayConst:
