@@ -164,6 +164,28 @@ def test_mlp_training_steps():
 
 
 @needs_c
+def test_a_node_class_renamed_between_steps_is_named_by_its_name_then():
+    from graphlab.nn.functional.linear import Linear as LinearNode
+
+    def run():
+        net = nn.Linear(4, 3)
+        x = gl.randn(2, 4)
+        net(x).sum().backward()
+        LinearNode.name = lambda self: "Renamed"  # NOTE: the C observer remembers classes
+        try:
+            net(x).sum().backward()
+        finally:
+            del LinearNode.name
+        net(x).sum().backward()
+
+    _same_traces(run)  # NOTE: the C observer names the steps as the Python one does
+    names = [
+        e.op for t in gl.traces() for e in t.events if e.kind == "backward" and "Sum" not in e.op
+    ]
+    assert names == ["LinearBackward0", "Renamed", "LinearBackward0"]
+
+
+@needs_c
 def test_cnn_with_tuple_attributes_array_operands_and_three_deep_stacks():
     def run():
         net = nn.Sequential(

@@ -1070,14 +1070,14 @@ static int record_op(PyObject *p, PyObject *op, PyObject *args, PyObject *attrs,
     index = sget(p, &SL_p_index);
     vid_of = index ? sget(p, &SL_p_vid_of) : NULL;
     params = vid_of ? sget(p, &SL_p_params) : NULL;
-    ins = params ? PyList_New(0) : NULL;
-    seq = ins ? PySequence_Fast(args, "op arguments") : NULL;
-    if (seq == NULL) goto done;
-    Py_ssize_t n_args = PySequence_Fast_GET_SIZE(seq);
+    seq = params ? PySequence_Fast(args, "op arguments") : NULL;
+    Py_ssize_t n_args = seq ? PySequence_Fast_GET_SIZE(seq) : 0;
+    ins = seq ? PyTuple_New(n_args) : NULL; /* NOTE: filled in order; a shared copy below */
+    if (ins == NULL) goto done;
     for (Py_ssize_t i = 0; i < n_args; i++) {
         PyObject *a = PySequence_Fast_GET_ITEM(seq, i), *ref;
         if (PyObject_TypeCheck(a, R.tensor)) {
-            ref = tensor_ref(p, a, index, vid_of, params, PyList_GET_SIZE(ins), &uses);
+            ref = tensor_ref(p, a, index, vid_of, params, i, &uses);
         } else if (a == Py_None) {
             ref = R.none_ref;
             Py_INCREF(ref);
@@ -1088,9 +1088,7 @@ static int record_op(PyObject *p, PyObject *op, PyObject *args, PyObject *attrs,
             if (ref == NULL && !PyErr_Occurred()) ref = PyObject_CallOneArg(R.operand, a);
         }
         if (ref == NULL) goto done;
-        int bad = PyList_Append(ins, ref);
-        Py_DECREF(ref);
-        if (bad) goto done;
+        PyTuple_SET_ITEM(ins, i, ref);
     }
 
     /* ---- the scope (Pass.scope_now, with no module-call frames) */
@@ -1138,8 +1136,9 @@ static int record_op(PyObject *p, PyObject *op, PyObject *args, PyObject *attrs,
     device = dtype ? sget(out, &SL_t_device) : NULL;
     rg = device ? sget(out, &SL_t_requires_grad) : NULL;
     if (rg == NULL) goto done;
-    refs = PyList_AsTuple(ins);
-    if (refs != NULL && shareable_refs(refs)) refs = share_items(refs);
+    refs = ins;
+    ins = NULL;
+    if (shareable_refs(refs)) refs = share_items(refs);
     if (refs == NULL) goto done;
     ev = PyTuple_Pack(13, R.op_kind, (PyObject *)Py_TYPE(op), scope, refs, shape, dtype, device,
                       rg, items, seconds, Py_None, Py_None, Py_None);
@@ -1349,6 +1348,32 @@ fail:
     return -1;
 }
 
+/* Whether graph-node class ``cls`` keeps Op.name (its backward steps are named when the trace is
+ * read) -- 1, 0, or -1 on error; remembered per class while the class is unchanged (its type
+ * version tag, which CPython renews when the class or a base is modified). A slot holds a
+ * strong reference, so its address is not reused. */
+#define NAME_CLASSES 64 /* a power of two */
+static struct {
+    PyTypeObject *cls;
+    unsigned int tag; /* cls->tp_version_tag when remembered */
+    int keeps;
+} name_classes[NAME_CLASSES];
+
+static int keeps_op_name(PyTypeObject *cls) {
+    size_t at = (size_t)(mix64((uint64_t)(uintptr_t)cls) & (NAME_CLASSES - 1));
+    if (name_classes[at].cls == cls && name_classes[at].tag == cls->tp_version_tag &&
+        PyType_HasFeature(cls, Py_TPFLAGS_VALID_VERSION_TAG))
+        return name_classes[at].keeps;
+    PyObject *name = PyObject_GetAttr((PyObject *)cls, S_name); /* NOTE: assigns a version tag */
+    if (name == NULL) return -1;
+    int keeps = name == R.op_name;
+    Py_DECREF(name);
+    Py_XSETREF(name_classes[at].cls, (PyTypeObject *)Py_NewRef(cls));
+    name_classes[at].tag = cls->tp_version_tag;
+    name_classes[at].keeps = keeps;
+    return keeps;
+}
+
 /* Record one backward step in pass p: 0 when recorded, 1 when the Python observer must take the
  * whole call (decided before anything is written), -1 on error. */
 static int record_backward(PyObject *p, PyObject *node, PyObject *grad, PyObject *in_grads) {
@@ -1428,10 +1453,8 @@ static int record_backward(PyObject *p, PyObject *node, PyObject *grad, PyObject
     }
     /* NOTE: the usual name() (class name + "Backward0") is made when the record is built */
     PyObject *cls = (PyObject *)Py_TYPE(node);
-    PyObject *cls_name = PyObject_GetAttr(cls, S_name);
-    if (cls_name == NULL) goto done;
-    int keeps_name = cls_name == R.op_name;
-    Py_DECREF(cls_name);
+    int keeps_name = keeps_op_name(Py_TYPE(node));
+    if (keeps_name < 0) goto done;
     if (keeps_name) {
         name = cls;
         Py_INCREF(name);
