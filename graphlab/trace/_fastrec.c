@@ -633,19 +633,41 @@ static PyObject *dtype_of(PyObject *a) {
     return Py_NewRef((PyObject *)PyArray_DESCR((PyArrayObject *)a));
 }
 
+/* Recent ArrayConsts by the identities of their dtype and (shared) shape, in front of
+ * _values._array_consts, whose key (a new tuple) costs an allocation and a hash per op. */
+#define CONSTS 64 /* a power of two */
+static struct {
+    PyObject *dtype, *shape, *c; /* strong: the key's addresses cannot be reused */
+} consts[CONSTS];
+
 /* The ArrayConst _values.operand made before for a NumPy array of this dtype and shape
  * (_values._array_consts), or NULL (no error) when there is none: operand() decides. */
 static PyObject *known_array_const(PyObject *a) {
     if (PyDict_GET_SIZE(R.array_consts) == 0) return NULL;
     PyObject *dtype = dtype_of(a);
-    PyObject *shape = dtype ? shape_of(a) : NULL;
-    PyObject *key = shape ? PyTuple_Pack(2, dtype, shape) : NULL;
-    Py_XDECREF(dtype);
-    Py_XDECREF(shape);
-    if (key == NULL) return NULL;
-    PyObject *c = PyDict_GetItemWithError(R.array_consts, key); /* borrowed */
-    Py_DECREF(key);
-    return Py_XNewRef(c);
+    PyObject *shape = dtype ? shape_of(a) : NULL; /* NOTE: shared, so equal shapes are one */
+    if (shape == NULL) {
+        Py_XDECREF(dtype);
+        return NULL;
+    }
+    size_t at = (size_t)(mix64((uint64_t)(uintptr_t)dtype ^ mix64((uint64_t)(uintptr_t)shape)) &
+                         (CONSTS - 1));
+    PyObject *c = NULL;
+    if (consts[at].dtype == dtype && consts[at].shape == shape) {
+        c = Py_NewRef(consts[at].c);
+    } else {
+        PyObject *key = PyTuple_Pack(2, dtype, shape);
+        c = key ? Py_XNewRef(PyDict_GetItemWithError(R.array_consts, key)) : NULL;
+        Py_XDECREF(key);
+        if (c != NULL) {
+            Py_XSETREF(consts[at].dtype, Py_NewRef(dtype));
+            Py_XSETREF(consts[at].shape, Py_NewRef(shape));
+            Py_XSETREF(consts[at].c, Py_NewRef(c));
+        }
+    }
+    Py_DECREF(dtype);
+    Py_DECREF(shape);
+    return c;
 }
 
 /* ----- leaf entries ---------------------------------------------------------------------------
@@ -959,19 +981,60 @@ out:
 #define BY_ATTRS 256 /* a power of two */
 static PyObject *by_attrs[BY_ATTRS];
 
+/* What an attribute value hashes by in ``by_attrs``: a float by its bits and an int by its value
+ * (an op called as ``f(x, eps=float(eps))`` passes a new float object each call), anything
+ * else by its address. */
+static uint64_t attr_bits(PyObject *v) {
+    if (PyFloat_CheckExact(v)) {
+        double d = PyFloat_AS_DOUBLE(v);
+        uint64_t b;
+        memcpy(&b, &d, sizeof b);
+        return b ^ 0x9e3779b97f4a7c15ULL;
+    }
+    if (PyLong_CheckExact(v)) {
+        int overflow;
+        long long x = PyLong_AsLongLongAndOverflow(v, &overflow);
+        if (!overflow && !(x == -1 && PyErr_Occurred())) return (uint64_t)x ^ 0xc2b2ae3d27d4eb4fULL;
+        PyErr_Clear();
+    }
+    return (uint64_t)(uintptr_t)v;
+}
+
+/* Whether attribute values ``a`` and ``b`` are one value of one kind: the same object, or two
+ * floats with the same bits, or two ints that are equal (what share_plain would merge) */
+static int attr_same(PyObject *a, PyObject *b) {
+    if (a == b) return 1;
+    if (Py_TYPE(a) != Py_TYPE(b)) return 0;
+    if (PyFloat_CheckExact(a)) {
+        double x = PyFloat_AS_DOUBLE(a), y = PyFloat_AS_DOUBLE(b);
+        return memcmp(&x, &y, sizeof x) == 0;
+    }
+    if (PyLong_CheckExact(a)) {
+        int eq = PyObject_RichCompareBool(a, b, Py_EQ);
+        if (eq < 0) PyErr_Clear();
+        return eq > 0;
+    }
+    return 0;
+}
+
 static size_t attrs_slot(PyObject *const *kv, Py_ssize_t n) {
     uint64_t h = (uint64_t)n;
-    for (Py_ssize_t i = 0; i < 2 * n; i++) h = mix64(h ^ (uint64_t)(uintptr_t)kv[i]);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        h = mix64(h ^ (uint64_t)(uintptr_t)kv[2 * i]);
+        h = mix64(h ^ attr_bits(kv[2 * i + 1]));
+    }
     return (size_t)h & (BY_ATTRS - 1);
 }
 
-/* Whether ``items`` (a tuple of pairs) holds exactly the objects kv[0], kv[1], ... in order */
+/* Whether ``items`` (a tuple of pairs) holds the names kv[0], kv[2], ... (the very objects) with
+ * the values kv[1], kv[3], ... (see attr_same), in order */
 static int items_are(PyObject *items, PyObject *const *kv, Py_ssize_t n) {
     if (items == NULL || PyTuple_GET_SIZE(items) != n) return 0;
     for (Py_ssize_t i = 0; i < n; i++) {
         PyObject *pair = PyTuple_GET_ITEM(items, i);
         if (!PyTuple_CheckExact(pair) || PyTuple_GET_SIZE(pair) != 2 ||
-            PyTuple_GET_ITEM(pair, 0) != kv[2 * i] || PyTuple_GET_ITEM(pair, 1) != kv[2 * i + 1])
+            PyTuple_GET_ITEM(pair, 0) != kv[2 * i] ||
+            !attr_same(PyTuple_GET_ITEM(pair, 1), kv[2 * i + 1]))
             return 0;
     }
     return 1;
@@ -1010,7 +1073,7 @@ static PyObject *attr_items(PyObject *attrs) {
         return r;
     }
     items = share_plain(items);
-    if (n <= 8 && items_are(items, kv, n)) /* NOTE: the shared copy holds these very objects */
+    if (n <= 8 && items_are(items, kv, n)) /* NOTE: the shared copy holds these values */
         Py_XSETREF(by_attrs[at], Py_NewRef(items));
     return items;
 }
