@@ -383,6 +383,24 @@ def test_the_passes_of_a_training_loop_are_opened_in_c():
     assert all(len(t.events) == 8 for t in passes[:-1])
 
 
+@needs_c
+def test_the_ring_the_c_hook_pushes_to_keeps_the_last_keep_passes_as_keep_changes():
+    net = _mlp()
+    x, y = gl.randn(4, 6), gl.randint(0, 3, (4,))
+    with _python_top_level_calls() as calls:
+        gl.set_trace_options(keep=3)
+        _train(net, x, y, steps=20)
+        kept = gl.traces()
+        assert [t.index - kept[0].index for t in kept] == [0, 1, 2]
+        gl.set_trace_options(keep=6)
+        _train(net, x, y, steps=4)
+        assert [t.index - kept[0].index for t in gl.traces()] == [1, 2, 3, 4, 5, 6]
+        gl.set_trace_options(keep=2)
+        newest = gl.traces()[-2:]
+        assert gl.traces() == newest and gl.last_trace() is newest[-1]
+    assert len(calls) <= 2  # NOTE: the steps' passes were pushed by the C hook
+
+
 def _slots(p) -> dict:
     return {name: getattr(p, name) for name in _store.Pass.__slots__ if name != "__dict__"}
 

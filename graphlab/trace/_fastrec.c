@@ -68,8 +68,8 @@ static PyObject *S_current, *S_dict, *S_ops_ok, *S_open, *S_raw, *S_max_events, 
     *S_version, *S_value, *S_data, *S_device, *S_requires_grad, *S_shape, *S_dtype, *S_param,
     *S_aliases, *S_reuse, *S_backward_seen, *S_auto, *S_name, *S_reused, *S_roots,
     *S_level_name, *S_thread, *S_tail, *S_enabled, *S_events_, *S_pass_, *S_meta_, *S_later_,
-    *S_stamp, *S_table, *S_shared, *S_ring, *S_ring_lock, *S_changes, *S_maxlen, *S_append,
-    *S_acquire, *S_release, *S_name_dunder, *S_cuda_marks, *S_pending, *S_trace_leaf;
+    *S_stamp, *S_table, *S_shared, *S_changes, *S_append, *S_popleft, *S_keep, *S_name_dunder,
+    *S_cuda_marks, *S_pending, *S_trace_leaf;
 
 /* ----- slots read in place -------------------------------------------------------------------
  *
@@ -93,8 +93,8 @@ static Slot SL_p_ops_ok, SL_p_open, SL_p_raw, SL_p_max_events, SL_p_level, SL_p_
     SL_p_auto, SL_p_reused, SL_t_grad_fn, SL_t_data, SL_t_version, SL_t_requires_grad,
     SL_t_device, SL_t_leaf, SL_op_trace, SL_version_value, SL_leaf_param,
     SL_leaf_aliases, SL_p_roots, SL_p_level_name, SL_p_thread, SL_p_tail, SL_o_enabled,
-    SL_o_level, SL_o_timing, SL_o_max_events, SL_tr_events, SL_tr_pass, SL_tr_meta, SL_tr_later,
-    SL_tb_stamp, SL_tb_table, SL_tb_shared;
+    SL_o_level, SL_o_timing, SL_o_max_events, SL_o_keep, SL_tr_events, SL_tr_pass, SL_tr_meta,
+    SL_tr_later, SL_tb_stamp, SL_tb_table, SL_tb_shared;
 
 #ifndef Py_T_OBJECT_EX
 #define Py_T_OBJECT_EX 16
@@ -1579,7 +1579,8 @@ static PyObject *fast_on_backward(PyObject *Py_UNUSED(self), PyObject *const *a,
 static struct {
     PyObject *py_on_top_level;  /* recorder._on_top_level */
     PyObject *options;          /* recorder._options */
-    PyObject *recorder_globals; /* recorder.__dict__, where _ring and _ring_lock live */
+    PyObject *ring;             /* recorder._ring (a deque) */
+    PyObject *ring_append, *ring_popleft; /* its bound methods */
     PyObject *open_auto;        /* _store.open_auto */
     PyObject *unsettled;        /* _store.unsettled */
     PyObject *indices;          /* _store._indices */
@@ -1587,7 +1588,6 @@ static struct {
     PyObject *registry_globals; /* nn.modules._registry.__dict__, where _changes lives */
     PyObject *tables;           /* _scopes._tables: id(root module) -> _Table */
     PyTypeObject *trace;        /* trace.Trace */
-    PyObject *lock, *acquire, *release; /* recorder._ring_lock and its bound methods */
     int ready;
 } T;
 
@@ -1665,57 +1665,25 @@ done:
     return rc;
 }
 
-/* recorder._push(trace): append to the ring under its lock (the ring is replaced when ``keep``
- * changes, under the same lock) */
+/* recorder._push(trace): append to the ring and drop the oldest passes past options.keep (the
+ * ring is a deque that is never replaced; each call into it is atomic under the GIL) */
 static int push_trace(PyObject *trace) {
-    PyObject *lock = PyDict_GetItemWithError(T.recorder_globals, S_ring_lock); /* borrowed */
-    if (lock == NULL) {
-        if (!PyErr_Occurred()) PyErr_SetString(PyExc_RuntimeError, "recorder._ring_lock is gone");
-        return -1;
-    }
-    if (lock != T.lock) { /* NOTE: its bound methods, made once */
-        PyObject *acquire = PyObject_GetAttr(lock, S_acquire);
-        PyObject *release = acquire ? PyObject_GetAttr(lock, S_release) : NULL;
-        if (release == NULL) {
-            Py_XDECREF(acquire);
-            return -1;
-        }
-        Py_XSETREF(T.acquire, acquire);
-        Py_XSETREF(T.release, release);
-        Py_XSETREF(T.lock, Py_NewRef(lock));
-    }
-    PyObject *r = PyObject_CallNoArgs(T.acquire);
+    PyObject *keep_obj = sget(T.options, &SL_o_keep);
+    if (keep_obj == NULL) return -1;
+    Py_ssize_t keep = PyLong_AsSsize_t(keep_obj);
+    Py_DECREF(keep_obj);
+    if (keep == -1 && PyErr_Occurred()) return -1;
+    if (keep <= 0) return 0;
+    PyObject *r = PyObject_CallOneArg(T.ring_append, trace);
     if (r == NULL) return -1;
     Py_DECREF(r);
-    int rc = -1;
-    PyObject *ring = PyDict_GetItemWithError(T.recorder_globals, S_ring); /* borrowed */
-    PyObject *maxlen = ring ? PyObject_GetAttr(ring, S_maxlen) : NULL;
-    if (maxlen != NULL) {
-        int keep = PyObject_IsTrue(maxlen);
-        Py_DECREF(maxlen);
-        if (keep > 0) {
-            r = PyObject_CallMethodOneArg(ring, S_append, trace);
-            Py_XDECREF(r);
-            rc = r == NULL ? -1 : 0;
-        } else {
-            rc = keep;
-        }
-    } else if (ring == NULL && !PyErr_Occurred()) {
-        PyErr_SetString(PyExc_RuntimeError, "recorder._ring is gone");
+    Py_ssize_t n;
+    while ((n = PyObject_Size(T.ring)) > keep) {
+        r = PyObject_CallNoArgs(T.ring_popleft); /* NOTE: frees the pass it drops */
+        if (r == NULL) return -1;
+        Py_DECREF(r);
     }
-    /* NOTE: released whatever happened, keeping an error raised above */
-    PyObject *type, *value, *tb;
-    PyErr_Fetch(&type, &value, &tb);
-    r = PyObject_CallNoArgs(T.release);
-    if (r == NULL) {
-        Py_XDECREF(type);
-        Py_XDECREF(value);
-        Py_XDECREF(tb);
-        return -1;
-    }
-    Py_DECREF(r);
-    PyErr_Restore(type, value, tb);
-    return rc;
+    return n < 0 ? -1 : 0;
 }
 
 /* A new always-on Pass, as Pass(True, level, timing, max_events, stack) then add_root(module)
@@ -1873,12 +1841,12 @@ static PyObject *fast_on_top_level(PyObject *Py_UNUSED(self), PyObject *const *a
 /* configure_passes(*, ...): the objects of the top-level observer (recorder.py calls it once it
  * has defined them) */
 static PyObject *configure_passes(PyObject *Py_UNUSED(self), PyObject *args, PyObject *kwargs) {
-    static char *names[] = {"py_on_top_level", "options", "recorder_globals", "open_auto",
+    static char *names[] = {"py_on_top_level", "options", "ring", "open_auto",
                             "unsettled", "indices", "level_of", "registry_globals", "tables",
                             "trace", "table", NULL};
     PyObject *v[10], *table;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "$OOO!O!O!OO!O!O!O!O!", names, &v[0], &v[1],
-                                     &PyDict_Type, &v[2], &PySet_Type, &v[3], &PyList_Type, &v[4],
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "$OOOO!O!OO!O!O!O!O!", names, &v[0], &v[1],
+                                     &v[2], &PySet_Type, &v[3], &PyList_Type, &v[4],
                                      &v[5], &PyDict_Type, &v[6], &PyDict_Type, &v[7],
                                      &PyDict_Type, &v[8], &PyType_Type, &v[9], &PyType_Type,
                                      &table))
@@ -1892,6 +1860,7 @@ static PyObject *configure_passes(PyObject *Py_UNUSED(self), PyObject *args, PyO
     } slots[] = {
         {&SL_o_enabled, options_cls, &S_enabled}, {&SL_o_level, options_cls, &S_level},
         {&SL_o_timing, options_cls, &S_timing}, {&SL_o_max_events, options_cls, &S_max_events},
+        {&SL_o_keep, options_cls, &S_keep},
         {&SL_tr_events, v[9], &S_events_},      {&SL_tr_pass, v[9], &S_pass_},
         {&SL_tr_meta, v[9], &S_meta_},          {&SL_tr_later, v[9], &S_later_},
         {&SL_tb_stamp, table, &S_stamp},        {&SL_tb_table, table, &S_table},
@@ -1902,12 +1871,20 @@ static PyObject *configure_passes(PyObject *Py_UNUSED(self), PyObject *args, PyO
         if (slot_init(slots[i].slot, slots[i].cls, NULL, 0, slots[i].name) < 0) return NULL;
     /* NOTE: a Trace and a Pass are made here from nothing: every slot written above must be a
      * real slot of the class, or its __init__ is the only way to make one */
-    for (size_t i = 4; i < 8; i++)
+    for (size_t i = 5; i < 9; i++)
         if (slots[i].slot->types[0] == NULL) {
             PyErr_SetString(PyExc_TypeError, "configure_passes: Trace keeps its fields in slots");
             return NULL;
         }
-    PyObject **dest[] = {&T.py_on_top_level, &T.options, &T.recorder_globals, &T.open_auto,
+    PyObject *append = PyObject_GetAttr(v[2], S_append);
+    PyObject *popleft = append ? PyObject_GetAttr(v[2], S_popleft) : NULL;
+    if (popleft == NULL) {
+        Py_XDECREF(append);
+        return NULL;
+    }
+    Py_XSETREF(T.ring_append, append);
+    Py_XSETREF(T.ring_popleft, popleft);
+    PyObject **dest[] = {&T.py_on_top_level, &T.options, &T.ring, &T.open_auto,
                          &T.unsettled, &T.indices, &T.level_of, &T.registry_globals, &T.tables,
                          (PyObject **)&T.trace};
     for (int i = 0; i < 10; i++) {
@@ -2132,13 +2109,10 @@ PyMODINIT_FUNC PyInit__fastrec(void) {
     INTERN(S_stamp, "stamp");
     INTERN(S_table, "table");
     INTERN(S_shared, "shared");
-    INTERN(S_ring, "_ring");
-    INTERN(S_ring_lock, "_ring_lock");
     INTERN(S_changes, "_changes");
-    INTERN(S_maxlen, "maxlen");
+    INTERN(S_popleft, "popleft");
+    INTERN(S_keep, "keep");
     INTERN(S_append, "append");
-    INTERN(S_acquire, "acquire");
-    INTERN(S_release, "release");
     INTERN(S_name_dunder, "__name__");
     INTERN(S_cuda_marks, "cuda_marks");
     INTERN(S_pending, "pending");

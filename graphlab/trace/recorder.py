@@ -62,7 +62,6 @@ is done and moves them then), and reading the trace waits for its own pass only.
 from __future__ import annotations
 
 import contextlib
-import threading
 from collections import deque
 from collections.abc import Iterator
 
@@ -90,8 +89,9 @@ class _Options:
 
 
 _options = _Options()
-_ring: deque = deque(maxlen=_options.keep)
-_ring_lock = threading.Lock()
+# NOTE: no lock and never rebound: every change is one call into the deque (append, popleft) and
+# every read one C-level copy, each atomic under the GIL; the C top-level hook pushes to it too
+_ring: deque = deque()
 _explicit_open = 0  # record() blocks open, on any thread
 _installed = False
 _transfer_handle = None
@@ -123,7 +123,6 @@ def set_trace_options(
       nothing is recorded and nothing costs. ``graphlab.record()`` blocks record regardless.
     - ``max_events``: the most events one always-on pass records (default 100,000).
     """
-    global _ring
     old = {
         "keep": _options.keep,
         "level": _options.level,
@@ -151,9 +150,8 @@ def set_trace_options(
                 f"set_trace_options: max_events must be an int >= 1, got {max_events!r}"
             )
     if keep is not None and keep != _options.keep:
-        with _ring_lock:
-            _options.keep = keep
-            _ring = deque(_ring, maxlen=keep)
+        _options.keep = keep
+        _trim()
     if level is not None:
         _options.level = level
     if timing is not None:
@@ -176,14 +174,15 @@ def set_trace_options(
 
 def traces() -> tuple[Trace, ...]:
     """The passes in the ring, oldest first (at most ``keep``; see :func:`set_trace_options`)."""
-    with _ring_lock:
-        return tuple(_ring)
+    return tuple(_ring)
 
 
 def last_trace() -> Trace | None:
     """The most recent pass (still growing if it is being recorded), or None if there is none."""
-    with _ring_lock:
-        return _ring[-1] if _ring else None
+    try:
+        return _ring[-1]
+    except IndexError:  # NOTE: an empty ring (one test, one read: no race)
+        return None
 
 
 @contextlib.contextmanager
@@ -236,9 +235,18 @@ def record(level: str | None = None, timing: bool | None = None) -> Iterator[Tra
 
 
 def _push(trace: Trace) -> None:
-    with _ring_lock:
-        if _ring.maxlen:
-            _ring.append(trace)
+    if _options.keep:
+        _ring.append(trace)
+        _trim()
+
+
+def _trim() -> None:
+    """Drop the oldest passes past ``keep`` (``push_trace`` in ``_fastrec.c`` does the same)."""
+    try:
+        while len(_ring) > _options.keep:
+            _ring.popleft()
+    except IndexError:  # NOTE: another thread emptied it between the test and the pop
+        pass
 
 
 def _module_stack() -> list:
@@ -328,7 +336,7 @@ def _configure_passes(on_top_level) -> None:
     _accel.configure_passes(
         py_on_top_level=on_top_level,
         options=_options,
-        recorder_globals=globals(),
+        ring=_ring,
         open_auto=open_auto,
         unsettled=_store.unsettled,
         indices=_store._indices,
