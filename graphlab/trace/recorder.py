@@ -48,8 +48,11 @@ parent, its k-th path there (see :mod:`._scopes`, :mod:`._calls`).
 
 What it costs: per op a handful of lookups and one tuple; value ids, ``ValueRef`` records and
 attribute formatting wait until the trace is read. What stays the same from pass to pass is
-cached with weak references: the parameter names of each root module (checked against the
-module tree at every pass) and the description of each input or parameter tensor.
+cached: the parameter names of each root module, with weak references (checked against the
+module tree at every pass), and the description of each input or parameter tensor, on the
+tensor itself (a :class:`~._values.LeafEntry` in its ``_trace_leaf`` slot, gone with it).
+The ring (``_ring``) is a deque that is never replaced, trimmed to ``keep`` after each push:
+each push, trim and read is one call into it, atomic under the GIL, so it needs no lock.
 
 What is kept: no tensor, graph node, module or device array — weak references while the pass is
 open, then metadata only; statistics (level ``"stats"``) and host copies (level ``"values"``, and
