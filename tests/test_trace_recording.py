@@ -628,6 +628,17 @@ def test_fresh_inputs_every_pass_are_not_kept_alive():
     assert sum(r() is not None for r in inputs) == 0
 
 
+def test_fresh_inputs_every_pass_leave_no_pile_of_descriptions():
+    from graphlab.trace import _values
+
+    net = nn.Linear(4, 4)
+    for _ in range(2000):
+        net(gl.rand(2, 4)).sum().backward()  # NOTE: a new batch each step, as a training loop's
+    gc.collect()
+    live = sum(1 for o in gc.get_objects() if type(o) is _values.Leaf)
+    assert live < 300, f"{live} Leafs alive after 2,000 passes with fresh inputs"
+
+
 def test_a_tensor_keeps_its_leaf_entry_and_it_dies_with_it():
     net = nn.Linear(4, 4)
     x = gl.rand(2, 4)

@@ -521,9 +521,10 @@ static size_t items_slot(PyObject *t) {
     return (size_t)h & (BY_ITEMS - 1);
 }
 
-/* share(t) through ``by_items`` for a tuple of at most BY_ITEMS_N items (steals ``t``) */
-static PyObject *share_items(PyObject *t) {
-    if (t == NULL || PyTuple_GET_SIZE(t) > BY_ITEMS_N) return share(t);
+/* share(t) through ``by_items`` for a tuple of at most BY_ITEMS_N items (steals ``t``); with
+ * ``in_dict`` 0, through ``by_items`` alone (``shared`` would keep it until it is cleared) */
+static PyObject *share_items_in(PyObject *t, int in_dict) {
+    if (t == NULL || PyTuple_GET_SIZE(t) > BY_ITEMS_N) return in_dict ? share(t) : t;
     Py_ssize_t n = PyTuple_GET_SIZE(t);
     size_t at = items_slot(t);
     PyObject *c = by_items[at].tuple;
@@ -535,7 +536,7 @@ static PyObject *share_items(PyObject *t) {
             return Py_NewRef(c);
         }
     }
-    PyObject *s = share(t);
+    PyObject *s = in_dict ? share(t) : t;
     if (s != NULL && PyTuple_CheckExact(s) && PyTuple_GET_SIZE(s) == n) {
         at = items_slot(s); /* NOTE: keyed by the shared tuple's own items */
         by_items[at].n = n;
@@ -543,6 +544,8 @@ static PyObject *share_items(PyObject *t) {
     }
     return s;
 }
+
+static PyObject *share_items(PyObject *t) { return share_items_in(t, 1); }
 
 /* Whether two equal values are also the same types throughout and the same floats bit for
  * bit: True == 1 and -0.0 == 0.0, but a shared copy must not turn one into the other. */
@@ -579,14 +582,22 @@ static PyObject *share_plain(PyObject *t) {
     return share(t);
 }
 
-/* Whether ``t`` (a tuple) holds only ints, None and Leafs, the items ``share`` may merge. */
+/* How a tuple of input refs may be shared: 0 not at all (it holds items other than ints, None
+ * and Leafs, which ``share`` may not merge); 1 through ``by_items`` alone (it holds the Leaf of a
+ * tensor that is no parameter: an input, which a training loop makes anew every step, and whose
+ * Leaf ``shared`` would keep long after the tensor is gone); 2 also through ``shared``. */
 static int shareable_refs(PyObject *t) {
+    int how = 2;
     for (Py_ssize_t i = 0, n = PyTuple_GET_SIZE(t); i < n; i++) {
         PyObject *v = PyTuple_GET_ITEM(t, i);
-        if (!PyLong_CheckExact(v) && v != Py_None && Py_TYPE(v) != R.leaf)
+        if (Py_TYPE(v) == R.leaf) {
+            PyObject **param = slot_addr(v, &SL_leaf_param);
+            if (param == NULL || *param == NULL || *param == Py_None) how = 1;
+        } else if (!PyLong_CheckExact(v) && v != Py_None) {
             return 0;
+        }
     }
-    return 1;
+    return how;
 }
 
 /* a.shape, shared */
@@ -1201,7 +1212,8 @@ static int record_op(PyObject *p, PyObject *op, PyObject *args, PyObject *attrs,
     if (rg == NULL) goto done;
     refs = ins;
     ins = NULL;
-    if (shareable_refs(refs)) refs = share_items(refs);
+    int how = shareable_refs(refs);
+    if (how) refs = share_items_in(refs, how == 2);
     if (refs == NULL) goto done;
     ev = PyTuple_Pack(13, R.op_kind, (PyObject *)Py_TYPE(op), scope, refs, shape, dtype, device,
                       rg, items, seconds, Py_None, Py_None, Py_None);
