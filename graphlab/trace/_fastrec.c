@@ -920,10 +920,12 @@ static int param_use(PyObject *t, PyObject *leaf, Py_ssize_t position, PyObject 
     return rc;
 }
 
-/* The ref of one tensor argument (see _observers.on_op); *uses gets (position, id, name,
- * aliases) for a parameter of the pass's roots. */
-static PyObject *tensor_ref(PyObject *p, PyObject *a, PyObject *index, PyObject *vid_of,
-                            PyObject *params, Py_ssize_t position, PyObject **uses) {
+/* The ref of one tensor argument (see _observers.on_op) in pass p, whose index is ``index``
+ * (``index_n`` as a C integer); *uses gets (position, id, name, aliases) for a parameter of the
+ * pass's roots. */
+static PyObject *tensor_ref(PyObject *p, PyObject *a, PyObject *index, Py_ssize_t index_n,
+                            PyObject *vid_of, PyObject *params, Py_ssize_t position,
+                            PyObject **uses) {
     PyObject *gf = sget(a, &SL_t_grad_fn);
     if (gf == NULL) return NULL;
     PyObject *ref = NULL;
@@ -978,7 +980,7 @@ static PyObject *tensor_ref(PyObject *p, PyObject *a, PyObject *index, PyObject 
             if (hit != 0) goto out; /* found, or an error */
         }
     }
-    ref = leaf_for(p, a, gf, params, PyLong_AsSsize_t(index));
+    ref = leaf_for(p, a, gf, params, index_n);
     if (ref != NULL && param_use(a, ref, position, uses) < 0) Py_CLEAR(ref);
 out:
     Py_DECREF(gf);
@@ -1142,6 +1144,8 @@ static int record_op(PyObject *p, PyObject *op, PyObject *args, PyObject *attrs,
 
     /* ---- the inputs */
     index = sget(p, &SL_p_index);
+    Py_ssize_t index_n = index ? PyLong_AsSsize_t(index) : -1;
+    if (index_n == -1 && PyErr_Occurred()) goto done;
     vid_of = index ? sget(p, &SL_p_vid_of) : NULL;
     params = vid_of ? sget(p, &SL_p_params) : NULL;
     seq = params ? PySequence_Fast(args, "op arguments") : NULL;
@@ -1151,7 +1155,7 @@ static int record_op(PyObject *p, PyObject *op, PyObject *args, PyObject *attrs,
     for (Py_ssize_t i = 0; i < n_args; i++) {
         PyObject *a = PySequence_Fast_GET_ITEM(seq, i), *ref;
         if (PyObject_TypeCheck(a, R.tensor)) {
-            ref = tensor_ref(p, a, index, vid_of, params, i, &uses);
+            ref = tensor_ref(p, a, index, index_n, vid_of, params, i, &uses);
         } else if (a == Py_None) {
             ref = R.none_ref;
             Py_INCREF(ref);
