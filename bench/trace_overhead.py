@@ -217,7 +217,7 @@ def run_worker(name: str, rounds: int, target: float) -> dict[str, list[float]]:
     """``time_settings`` of case ``name`` in a fresh process (this file with ``--worker``)."""
     cmd = [sys.executable, __file__, "--worker", "--cases", name, "--rounds", str(rounds),
            "--target", repr(target)]  # fmt: skip
-    done = subprocess.run(cmd, capture_output=True, text=True, env=os.environ.copy())
+    done = subprocess.run(cmd, capture_output=True, text=True)  # NOTE: inherits the env
     if done.returncode != 0:
         tail = (done.stderr.strip().splitlines() or ["(no output)"])[-1]
         raise RuntimeError(f"worker for {name} exited with {done.returncode}: {tail}")

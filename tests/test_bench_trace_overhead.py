@@ -50,21 +50,13 @@ def test_worker_processes_are_measured_and_their_range_printed(bench, capsys):
     assert lo <= float(row.split()[6].rstrip("x")) <= hi
 
 
-def test_summary_is_the_median_of_the_processes_ratios():
-    # NOTE: loaded without the fixture: summarize is plain arithmetic on samples
-    sys.path.insert(0, str(ROOT / "bench"))
-    try:
-        spec = importlib.util.spec_from_file_location("_to", ROOT / "bench" / "trace_overhead.py")
-        mod = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(mod)
-    finally:
-        sys.path.remove(str(ROOT / "bench"))
+def test_summary_is_the_median_of_the_processes_ratios(bench):
     runs = [
         {"off": [1.0, 2.0, 1.0], "meta": [1.1, 2.0, 1.3]},  # ratios 1.1, 1.0, 1.3: median 1.1
         {"off": [1.0, 1.0, 1.0], "meta": [1.02, 1.04, 1.06]},  # median 1.04
         {"off": [2.0, 2.0, 2.0], "meta": [2.1, 2.1, 2.1]},  # median 1.05
     ]
-    meta = mod.summarize(runs)["meta"]
+    meta = bench.summarize(runs)["meta"]
     assert meta["ratio"] == pytest.approx(1.05)
     assert (meta["lo"], meta["hi"]) == (pytest.approx(1.04), pytest.approx(1.1))
     assert meta["min"] == 1.02 and meta["median"] == pytest.approx(1.3)  # over all rounds
