@@ -7,6 +7,8 @@ Benchmarks are not tests: nothing here judges a timing, it only measures and for
 from __future__ import annotations
 
 import argparse
+import os
+import platform
 import statistics
 import time
 from collections.abc import Callable, Sequence
@@ -31,6 +33,37 @@ class Budget:
 
 FULL = Budget()
 QUICK = Budget(warmup_s=0.01, target_s=0.01, repeats=3, min_warmup=2)
+
+
+def cpu_model(cpuinfo: str) -> str:
+    """The processor's name in the text of ``/proc/cpuinfo``, with its family and model numbers
+    where the text gives them (a VM often names only "AMD EPYC": the numbers tell which
+    generation); "" when the text names none."""
+    fields: dict[str, str] = {}
+    for line in cpuinfo.splitlines():
+        key, sep, value = line.partition(":")
+        if not sep:
+            if fields:
+                break  # NOTE: the first processor's block is enough
+            continue
+        fields.setdefault(key.strip(), value.strip())
+    name = fields.get("model name", "")
+    numbers = [f"{k} {fields[k]}" for k in ("cpu family", "model") if fields.get(k)]
+    return f"{name} ({', '.join(numbers)})" if name and numbers else name
+
+
+def machine() -> str:
+    """Where a benchmark ran, for its header: architecture, processor, CPU count and load average
+    (other processes skew CPU timings, and the same code measures differently on another
+    processor, so figures are only comparable with this line beside them)."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
+            model = cpu_model(f.read())
+    except OSError:
+        model = ""
+    model = model or platform.processor() or "processor unknown"
+    load = f"{os.getloadavg()[0]:.1f}" if hasattr(os, "getloadavg") else "n/a"
+    return f"{platform.machine()} {model}, {os.cpu_count()} CPUs, load average {load}"
 
 
 def measure(fn: Callable[[], object], budget: Budget = FULL) -> float:

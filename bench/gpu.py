@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import ops as op_bench
 import train_step as ts
-from _timing import Budget, format_table
+from _timing import Budget, format_table, machine
 
 import graphlab as gl
 
@@ -475,8 +475,7 @@ def header(target: Target, torch, quick: bool) -> list[str]:
             name += f" (torch: {torch.cuda.get_device_name()})"
         where = f"{target.device}: {name}; host {os.cpu_count()} CPUs"
     else:
-        load = f"{os.getloadavg()[0]:.1f}" if hasattr(os, "getloadavg") else "n/a"
-        where = f"cpu ({platform.machine()}, {os.cpu_count()} CPUs, load average {load})"
+        where = f"cpu ({machine()})"
     return [
         f"bench/gpu.py  {now}  {'--quick' if quick else 'full'} run on {where}",
         _versions(target, torch),

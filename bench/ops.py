@@ -10,14 +10,13 @@ from __future__ import annotations
 import argparse
 import datetime
 import math
-import os
 import platform
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from _timing import FULL, QUICK, Budget, format_table, measure
+from _timing import FULL, QUICK, Budget, format_table, machine, measure
 
 import graphlab as gl
 
@@ -296,8 +295,6 @@ def run(cases: Sequence[Case], budget: Budget, torch=None) -> tuple[str, list[st
 
 def _header(args: argparse.Namespace, torch) -> list[str]:
     now = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
-    # NOTE: other processes skew CPU timings; the load average says how busy the machine was.
-    load = f"{os.getloadavg()[0]:.1f}" if hasattr(os, "getloadavg") else "n/a"
     torch_line = (
         f"torch {torch.__version__} ({torch.get_num_threads()} threads)"
         if torch is not None
@@ -307,8 +304,7 @@ def _header(args: argparse.Namespace, torch) -> list[str]:
         f"bench/ops.py  {now}  {'--quick' if args.quick else 'full'} run",
         f"python {platform.python_version()}, numpy {np.__version__}, {torch_line}, "
         f"graphlab {getattr(gl, '__version__', '(dev)')}",
-        f"machine: {platform.machine()}, {os.cpu_count()} CPUs, load average {load}; float32; "
-        "median of repeats, microseconds per op",
+        f"machine: {machine()}; float32; median of repeats, microseconds per op",
     ]
 
 

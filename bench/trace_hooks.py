@@ -135,7 +135,7 @@ def report(name: str, t: dict[str, list[float]]) -> list[tuple[str, ...]]:
 def main(argv: list[str] | None = None) -> None:
     """Build, load, measure, print."""
     sys.path.insert(0, str(ROOT / "bench"))
-    from _timing import case_parser, chosen_cases, format_table
+    from _timing import case_parser, chosen_cases, format_table, machine
 
     ap = case_parser(__doc__.splitlines()[0], "paired rounds per case")
     args = ap.parse_args(argv)
@@ -158,7 +158,7 @@ def main(argv: list[str] | None = None) -> None:
     print(
         f"bench/trace_hooks.py  {rounds} paired rounds of ~{target * 1e3:.0f} ms; python "
         f"{sys.version.split()[0]}; malloc thresholds {'pinned' if pinned else 'NOT pinned'}; "
-        f"BLAS threads {os.environ['OPENBLAS_NUM_THREADS']}; {os.cpu_count()} CPUs"
+        f"BLAS threads {os.environ['OPENBLAS_NUM_THREADS']}; {machine()}"
     )
     rows = []
     for name in names:

@@ -76,7 +76,7 @@ from pathlib import Path  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _timing import case_parser, chosen_cases, format_table  # noqa: E402
+from _timing import case_parser, chosen_cases, format_table, machine  # noqa: E402
 from train_step import CASES, make_steps  # noqa: E402
 
 import graphlab as gl  # noqa: E402
@@ -255,7 +255,6 @@ def main(argv: list[str] | None = None) -> None:
     mem_steps = 5 if args.quick else 50
 
     pinned = pin_malloc()
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(
         f"bench/trace_overhead.py  {datetime.datetime.now():%Y-%m-%d %H:%M}  "
         f"{'quick' if args.quick else 'full'} run"
@@ -267,7 +266,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     where = "this process" if processes == 1 else f"each of {processes} worker processes"
     print(
-        f"machine: {platform.machine()}, {os.cpu_count()} CPUs, load average {load:.1f}; "
+        f"machine: {machine()}; "
         f"{rounds} interleaved rounds of ~{target * 1e3:.0f} ms per setting in {where}"
     )
     print()

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from _timing import Budget, format_table
+from _timing import Budget, format_table, machine
 
 import graphlab as gl
 from graphlab import nn, optim
@@ -618,7 +618,6 @@ def _trace_options() -> dict | None:
 
 def _header(quick: bool, torch, blas: int | None) -> list[str]:
     now = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
-    load = f"{os.getloadavg()[0]:.1f}" if hasattr(os, "getloadavg") else "n/a"
     options = _trace_options()
     trace = "n/a" if options is None else "on" if options["enabled"] else "off"
     torch_line = (
@@ -631,7 +630,7 @@ def _header(quick: bool, torch, blas: int | None) -> list[str]:
         f"python {platform.python_version()}, numpy {np.__version__} (BLAS threads: "
         f"{blas if blas is not None else 'unknown'}), {torch_line}, "
         f"graphlab {getattr(gl, '__version__', '(dev)')} (trace recording {trace})",
-        f"machine: {platform.machine()}, {os.cpu_count()} CPUs, load average {load}; float32; "
+        f"machine: {machine()}; float32; "
         f"SGD lr {LR}, cross-entropy; median of repeats, milliseconds per training step",
     ]
 
