@@ -66,6 +66,27 @@ def machine() -> str:
     return f"{platform.machine()} {model}, {os.cpu_count()} CPUs, load average {load}"
 
 
+def pin_malloc() -> bool:
+    """Fix glibc's mmap and trim thresholds (``mallopt``) so that step times do not jump.
+
+    NOTE: with the default *dynamic* thresholds, whether the step's 256 KiB activations come
+    from fresh ``mmap`` pages (a page fault per 4 KiB) or from the heap depends on the process's
+    allocation history, and the same step measured ~350 µs or ~660 µs from one process to the
+    next. Pinning both thresholds makes every setting measure the same allocator behaviour.
+    Returns whether it worked (glibc only).
+    """
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6")
+        m_trim_threshold, m_mmap_threshold = -1, -3
+        return bool(
+            libc.mallopt(m_mmap_threshold, 64 << 20) and libc.mallopt(m_trim_threshold, 256 << 20)
+        )
+    except (OSError, AttributeError):
+        return False
+
+
 def measure(fn: Callable[[], object], budget: Budget = FULL) -> float:
     """Seconds per call of ``fn`` (no arguments): the median over ``budget.repeats`` timed loops."""
     clock = time.perf_counter

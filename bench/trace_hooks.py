@@ -135,7 +135,7 @@ def report(name: str, t: dict[str, list[float]]) -> list[tuple[str, ...]]:
 def main(argv: list[str] | None = None) -> None:
     """Build, load, measure, print."""
     sys.path.insert(0, str(ROOT / "bench"))
-    from _timing import case_parser, chosen_cases, format_table, machine
+    from _timing import case_parser, chosen_cases, format_table, machine, pin_malloc
 
     ap = case_parser(__doc__.splitlines()[0], "paired rounds per case")
     args = ap.parse_args(argv)
@@ -147,7 +147,7 @@ def main(argv: list[str] | None = None) -> None:
 
     with tempfile.TemporaryDirectory(prefix="graphlab-hook-timing-") as scratch:
         fastrec = load_timed(build_timed(Path(scratch)))
-    from trace_overhead import BENCH_CASES, hooks, pin_malloc
+    from trace_overhead import BENCH_CASES, hooks
     from train_step import make_steps
 
     from graphlab.trace import _accel

@@ -76,7 +76,7 @@ from pathlib import Path  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _timing import case_parser, chosen_cases, format_table, machine  # noqa: E402
+from _timing import case_parser, chosen_cases, format_table, machine, pin_malloc  # noqa: E402
 from train_step import CASES, make_steps  # noqa: E402
 
 import graphlab as gl  # noqa: E402
@@ -89,27 +89,6 @@ BENCH_CASES = {
     ),
     "cnn": next(c for c in CASES if c.kind == "cnn"),
 }
-
-
-def pin_malloc() -> bool:
-    """Fix glibc's mmap and trim thresholds (``mallopt``) so that step times do not jump.
-
-    NOTE: with the default *dynamic* thresholds, whether the step's 256 KiB activations come
-    from fresh ``mmap`` pages (a page fault per 4 KiB) or from the heap depends on the process's
-    allocation history, and the same step measured ~350 µs or ~660 µs from one process to the
-    next. Pinning both thresholds makes every setting measure the same allocator behaviour.
-    Returns whether it worked (glibc only).
-    """
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL("libc.so.6")
-        m_trim_threshold, m_mmap_threshold = -1, -3
-        return bool(
-            libc.mallopt(m_mmap_threshold, 64 << 20) and libc.mallopt(m_trim_threshold, 256 << 20)
-        )
-    except (OSError, AttributeError):
-        return False
 
 
 def hooks() -> str:

@@ -451,3 +451,84 @@ def test_lazy_modules_materialize_during_capture_without_a_random_warning():
         warnings.simplefilter("error")
         static = assert_replay_equals_eager(net, gl.rand(3, 5), gl.rand(3, 5))
     assert static.graph.params == ("0.weight", "0.bias", "2.weight", "2.bias")
+
+
+# ----- recording: a static graph's top-level call starts a pass, as its module's call would ---
+
+
+@pytest.fixture
+def recording():
+    """Always-on recording at its defaults, put back after the test."""
+    old = gl.set_trace_options()
+    gl.set_trace_options(enabled=True, keep=8, level="meta")
+    try:
+        yield
+    finally:
+        gl.set_trace_options(**old)
+
+
+def _kinds(trace) -> list[str]:
+    return [e.kind for e in trace.events]
+
+
+def test_each_training_step_over_a_static_graph_is_one_recorded_pass(recording):
+    gl.manual_seed(0)
+    net = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2))
+    x = gl.rand(5, 3)
+    static = gl.jit.trace(net, x)
+    opt = gl.optim.SGD(net.parameters(), lr=0.1)
+    first = gl.last_trace().index
+    for _ in range(3):
+        opt.zero_grad()
+        static(x).sum().backward()
+        opt.step()
+    steps = [t for t in gl.traces() if t.index > first]
+    assert len(steps) == 3 and [t.roots for t in steps] == [("Sequential",)] * 3
+    for t in steps:
+        assert _kinds(t) == ["op"] * 4 + ["backward"] * 4
+        ops = {e.id: e for e in t.events if e.kind == "op"}
+        assert [e.op for e in ops.values()] == ["Linear", "Relu", "Linear", "Sum"]
+        assert {e.scope for e in ops.values()} == {""}  # no module code ran
+        backward = [e for e in t.events if e.kind == "backward"]
+        assert all(e.forward_id in ops for e in backward), "backward not linked to its op"
+    # the traced module names the parameters; the last step's one use of 2.weight is its .grad
+    (use,) = steps[-1].grad_contributions("2.weight").contributions
+    assert use.norm == pytest.approx(float(np.linalg.norm(net[2].weight.grad.numpy())), rel=1e-6)
+
+
+def test_a_static_graph_of_a_function_opens_its_own_pass(recording):
+    static = gl.jit.trace(lambda a, b: a * b + 1, (gl.rand(2, 3), gl.rand(2, 3)))
+    before = gl.last_trace().index
+    static(gl.rand(2, 3), gl.rand(2, 3))
+    t = gl.last_trace()
+    assert t.index > before and t.roots == ("StaticGraph",)
+    assert [e.op for e in t.events] == ["Mul", "Add"]
+
+
+def test_a_static_graph_called_inside_a_module_continues_the_callers_pass(recording):
+    inner = gl.jit.trace(nn.Linear(3, 3), gl.rand(2, 3))
+
+    class Outer(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.head = nn.Linear(3, 1)
+
+        def forward(self, x):
+            return self.head(inner(x).relu())
+
+    Outer()(gl.rand(2, 3))
+    t = gl.last_trace()
+    assert t.roots == ("Outer",)
+    assert [(e.op, e.scope) for e in t.events] == [("Linear", ""), ("Relu", ""), ("Linear", "head")]
+
+
+def test_replaying_in_a_loop_keeps_memory_bounded_by_the_ring(recording):
+    # regression: replays were no top-level calls, so every replay's ops piled up in the last
+    # eager pass (up to max_events: 100,000 events) instead of each opening a pass of the ring
+    net = nn.Linear(4, 4)
+    static = gl.jit.trace(net, gl.rand(2, 4))
+    x = gl.rand(2, 4)
+    for _ in range(500):
+        static(x)
+    assert len(gl.traces()) == 8
+    assert all(len(t) == 1 for t in gl.traces())

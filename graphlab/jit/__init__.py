@@ -25,6 +25,7 @@ from typing import Any
 
 from .. import _dtype
 from ..autograd import grad_mode
+from ..nn.modules import module as _module
 from ..tensor import Tensor
 from . import passes
 from .capture import capture
@@ -92,7 +93,7 @@ def trace(
             UserWarning,
             stacklevel=2,
         )
-    static = StaticGraph(graph, params, buffers, consts, cap.out_kind, stats)
+    static = StaticGraph(graph, params, buffers, consts, cap.out_kind, stats, module=module)
     if check_trace:
         _check(static, cap.eager_outputs, inputs)
     return static
@@ -173,6 +174,13 @@ class StaticGraph:
     directly (``OpClass.apply``, so autograd records as usual) and returns what the traced code
     returned. ``graph`` is the node list as plain data, ``str(static)`` its listing, and
     ``stats`` what the passes did (``captured``, ``folded``, ``dead``, ``nodes``).
+
+    Recording: a call with no module above it on this thread is a top-level call, as a call of
+    the module it replaces would be, so the always-on recorder starts a pass for it (a training
+    loop over a static graph gets one pass per step, each with its ops and backward). The pass
+    is named after ``module`` (the traced module, which also names the parameters) or, for a
+    traced function, ``StaticGraph``; its ops run outside any module (no module code runs), so
+    they are listed under "(outside modules)".
     """
 
     def __init__(
@@ -183,8 +191,10 @@ class StaticGraph:
         consts: list[Tensor],
         out_kind: str,
         stats: dict[str, int],
+        module=None,
     ) -> None:
         self.graph = graph
+        self._root = self if module is None else module
         self.stats = stats
         self._params = params
         self._buffers = buffers
@@ -201,6 +211,11 @@ class StaticGraph:
                 f"static graph {self.graph.name}: expected {len(self._guards)} input(s) (as "
                 f"traced), got {len(inputs)}"
             )
+        if _module.top_level_observers and not _module.current_scope():
+            # NOTE: what Module.__call__ tells them for a top-level call (the recorder starts
+            # a pass); a replay inside a module's forward continues the caller's pass
+            for obs in tuple(_module.top_level_observers):
+                obs(self._root, inputs, {})
         return self._run(*inputs)
 
     def _fail(self, i: int, x) -> None:

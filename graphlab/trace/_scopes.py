@@ -80,7 +80,10 @@ def _new_scope(stack: list, key) -> tuple:
 def param_table(module) -> tuple[dict, bool]:
     """``{id(parameter): (weakref, first name, every name)}`` for the parameters of ``module``
     (read-only: it is shared by the passes of ``module`` while the module tree is unchanged),
-    and whether a module of the tree is reachable by two paths (see :mod:`._calls`)."""
+    and whether a module of the tree is reachable by two paths (see :mod:`._calls`). A root that
+    is no module (a ``graphlab.jit`` static graph traced from a function) names no parameters."""
+    if not hasattr(module, "_modules"):
+        return {}, False
     e = _tables.get(id(module))
     if e is None or not e.valid(module):
         e = _Table(module)
