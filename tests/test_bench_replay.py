@@ -2,33 +2,12 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import pytest
-
-import graphlab as gl
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture()
-def bench(monkeypatch):
-    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-        monkeypatch.setenv(var, "1")  # NOTE: the module sets them so; put back after
-    monkeypatch.syspath_prepend(str(ROOT / "bench"))
-    spec = importlib.util.spec_from_file_location("_bench_replay", ROOT / "bench" / "replay.py")
-    mod = importlib.util.module_from_spec(spec)
-    monkeypatch.setitem(sys.modules, spec.name, mod)
-    old = gl.set_trace_options()
-    try:
-        spec.loader.exec_module(mod)
-        # NOTE: mallopt would change this whole test process's allocator
-        monkeypatch.setattr(mod, "pin_malloc", lambda: False)
-        yield mod
-    finally:
-        gl.set_trace_options(**old)
+def bench(load_bench):
+    return load_bench("replay")
 
 
 def test_a_quick_run_measures_both_passes_at_both_batches(bench, capsys):
