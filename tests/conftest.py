@@ -24,6 +24,17 @@ settings.load_profile("ci" if os.environ.get("CI") else "default")
 
 
 @pytest.fixture
+def default_trace_options():
+    """The always-on recorder at its default options for the test; the options before it are
+    put back after."""
+    import graphlab as gl
+
+    old = gl.set_trace_options(keep=8, level="meta", timing=True, enabled=True)
+    yield
+    gl.set_trace_options(**old)
+
+
+@pytest.fixture
 def load_bench(monkeypatch):
     """``load_bench(name)``: ``bench/<name>.py`` loaded as a module, for the benchmarks' tests.
 

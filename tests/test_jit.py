@@ -456,22 +456,12 @@ def test_lazy_modules_materialize_during_capture_without_a_random_warning():
 # ----- recording: a static graph's top-level call starts a pass, as its module's call would ---
 
 
-@pytest.fixture
-def recording():
-    """Always-on recording at its defaults, put back after the test."""
-    old = gl.set_trace_options()
-    gl.set_trace_options(enabled=True, keep=8, level="meta")
-    try:
-        yield
-    finally:
-        gl.set_trace_options(**old)
-
-
 def _kinds(trace) -> list[str]:
     return [e.kind for e in trace.events]
 
 
-def test_each_training_step_over_a_static_graph_is_one_recorded_pass(recording):
+@pytest.mark.usefixtures("default_trace_options")
+def test_each_training_step_over_a_static_graph_is_one_recorded_pass():
     gl.manual_seed(0)
     net = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2))
     x = gl.rand(5, 3)
@@ -496,7 +486,8 @@ def test_each_training_step_over_a_static_graph_is_one_recorded_pass(recording):
     assert use.norm == pytest.approx(float(np.linalg.norm(net[2].weight.grad.numpy())), rel=1e-6)
 
 
-def test_a_static_graph_of_a_function_opens_its_own_pass(recording):
+@pytest.mark.usefixtures("default_trace_options")
+def test_a_static_graph_of_a_function_opens_its_own_pass():
     static = gl.jit.trace(lambda a, b: a * b + 1, (gl.rand(2, 3), gl.rand(2, 3)))
     before = gl.last_trace().index
     static(gl.rand(2, 3), gl.rand(2, 3))
@@ -505,7 +496,8 @@ def test_a_static_graph_of_a_function_opens_its_own_pass(recording):
     assert [e.op for e in t.events] == ["Mul", "Add"]
 
 
-def test_a_static_graph_called_inside_a_module_continues_the_callers_pass(recording):
+@pytest.mark.usefixtures("default_trace_options")
+def test_a_static_graph_called_inside_a_module_continues_the_callers_pass():
     inner = gl.jit.trace(nn.Linear(3, 3), gl.rand(2, 3))
 
     class Outer(nn.Module):
@@ -522,7 +514,8 @@ def test_a_static_graph_called_inside_a_module_continues_the_callers_pass(record
     assert [(e.op, e.scope) for e in t.events] == [("Linear", ""), ("Relu", ""), ("Linear", "head")]
 
 
-def test_replaying_in_a_loop_keeps_memory_bounded_by_the_ring(recording):
+@pytest.mark.usefixtures("default_trace_options")
+def test_replaying_in_a_loop_keeps_memory_bounded_by_the_ring():
     # regression: replays were no top-level calls, so every replay's ops piled up in the last
     # eager pass (up to max_events: 100,000 events) instead of each opening a pass of the ring
     net = nn.Linear(4, 4)

@@ -26,13 +26,8 @@ from exporters.session import HDF5FormatError, load_session, save_session
 from graphlab.trace import Trace, records
 from graphlab.trace.events import BackwardEvent, OpEvent, ParamGrad, Stats, ValueRef
 
-
-@pytest.fixture(autouse=True)
-def default_options():
-    """Every test starts from the default recorder options and leaves them so."""
-    old = gl.set_trace_options(keep=8, level="meta", timing=True, enabled=True)
-    yield
-    gl.set_trace_options(**old)
+# NOTE: every test starts from the default recorder options and leaves them so
+pytestmark = pytest.mark.usefixtures("default_trace_options")
 
 
 class _Mover(nn.Module):

@@ -42,12 +42,8 @@ def _sample(name: str):
     return sys.modules[key]
 
 
-@pytest.fixture(autouse=True)
-def default_options():
-    """Every test starts from the default recorder options and leaves them so."""
-    old = gl.set_trace_options(keep=8, level="meta", timing=True, enabled=True)
-    yield
-    gl.set_trace_options(**old)
+# NOTE: every test starts from the default recorder options and leaves them so
+pytestmark = pytest.mark.usefixtures("default_trace_options")
 
 
 def _here(offset: int = 0) -> str:

@@ -212,10 +212,9 @@ class StaticGraph:
                 f"traced), got {len(inputs)}"
             )
         if _module.top_level_observers and not _module.current_scope():
-            # NOTE: what Module.__call__ tells them for a top-level call (the recorder starts
-            # a pass); a replay inside a module's forward continues the caller's pass
-            for obs in tuple(_module.top_level_observers):
-                obs(self._root, inputs, {})
+            # NOTE: a top-level call, as the module's would be; a replay inside a module's
+            # forward continues the caller's pass
+            _module.top_level_call(self._root, inputs, {})
         return self._run(*inputs)
 
     def _fail(self, i: int, x) -> None:

@@ -35,6 +35,7 @@ __all__ = [
     "module_observers",
     "add_module_observer",
     "top_level_observers",
+    "top_level_call",
 ]
 
 # ----- scopes: which modules are running right now --------------------------------------------
@@ -59,6 +60,14 @@ top_level_observers: list = []
 def current_scope() -> list[Module]:
     """The modules being called on this thread, outermost first (the live stack; don't edit)."""
     return _scope.stack
+
+
+def top_level_call(root, args: tuple, kwargs: dict) -> None:
+    """Tell ``top_level_observers`` that a top-level call of ``root`` starts (the trace recorder
+    opens a pass). ``Module.__call__`` calls it for a module with none above it; a callable that
+    stands in for a module's call (a ``graphlab.jit`` static graph) calls it the same way."""
+    for obs in tuple(top_level_observers):
+        obs(root, args, kwargs)
 
 
 def add_module_observer(fn: Callable[[str, Module], None]) -> RemovableHandle:
@@ -225,8 +234,7 @@ class Module:
         stack.append(self)
         try:
             if top_level_observers and len(stack) == 1:
-                for obs in tuple(top_level_observers):
-                    obs(self, args, kwargs)
+                top_level_call(self, args, kwargs)
             if (
                 self._forward_pre_hooks
                 or self._forward_hooks
